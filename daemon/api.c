@@ -1,0 +1,417 @@
+/*
+ * The REST API under /api/. Handlers run on workers (they touch git and
+ * LMDB); the loop only parses the route and sends the JSON reply.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "auger/repo.h"
+#include "api.h"
+#include "augerd.h"
+#include "http.h"
+#include "log.h"
+#include "repostate.h"
+#include "worker.h"
+
+struct apijob {
+	struct job		 job;
+	struct evhttp_request	*req;
+	enum evhttp_cmd_type	 method;
+	char			 path[512];
+	struct cred		 cred;
+	char			*body;
+	size_t			 bodylen;
+	/* the reply */
+	int			 status;
+	json_t			*out;
+	char			 error[1024];
+};
+
+typedef void (*api_fn)(struct apijob *a, const char *arg);
+
+static void
+fail(struct apijob *a, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct apijob *a, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	a->status = status;
+	va_start(ap, fmt);
+	vsnprintf(a->error, sizeof a->error, fmt, ap);
+	va_end(ap);
+}
+
+static json_t *
+body_json(struct apijob *a)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (a->bodylen == 0) {
+		fail(a, 400, "request body must be a JSON object");
+		return NULL;
+	}
+	if ((j = json_loadb(a->body, a->bodylen, JSON_REJECT_DUPLICATES,
+	    &je)) == NULL) {
+		fail(a, 400, "malformed JSON at line %d column %d: %s",
+		    je.line, je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fail(a, 400, "request body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *
+repo_json(const char *name)
+{
+	char url[2048];
+
+	snprintf(url, sizeof url, "%s/%s.git", augerd.public_url, name);
+	return json_pack("{s:s,s:s}", "name", name, "url", url);
+}
+
+static void
+repos_list(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	char **names;
+	size_t n, i;
+	json_t *arr;
+
+	(void)arg;
+	if (ag_repo_list(&names, &n, augerd.repos, &err) < 0) {
+		fail(a, 500, "%s", err.msg);
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		if (auth_allow(&a->cred, OP_FETCH, names[i]) ||
+		    a->cred.role != ROLE_READ)
+			json_array_append_new(arr, repo_json(names[i]));
+		free(names[i]);
+	}
+	free(names);
+	a->status = 200;
+	a->out = json_pack("{s:o}", "repos", arr);
+}
+
+static void
+repos_create(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *name;
+	json_t *j;
+
+	(void)arg;
+	if (!auth_allow(&a->cred, OP_ADMIN, "repos")) {
+		fail(a, 403, "creating repositories needs an admin credential");
+		return;
+	}
+	if ((j = body_json(a)) == NULL)
+		return;
+	if ((name = json_string_value(json_object_get(j, "name"))) == NULL) {
+		json_decref(j);
+		fail(a, 400, "\"name\" (a string) is required");
+		return;
+	}
+	if (ag_repo_create(augerd.repos, name, &err) < 0) {
+		json_decref(j);
+		fail(a, http_status_of(err.code), "%s", err.msg);
+		return;
+	}
+	repostate_get(name);
+	log_info("repository %s created by %s", name, a->cred.name);
+	a->status = 201;
+	a->out = repo_json(name);
+	json_decref(j);
+}
+
+static int
+name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= AUTH_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    s[i] == '_' || s[i] == '.'))
+			return 0;
+	return strcmp(s, "admin") != 0;
+}
+
+struct token_find {
+	const char	*name;
+	unsigned char	 key[32];
+	int		 found;
+	json_t		*list;
+};
+
+static int
+token_each(void *arg, const void *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	struct token_find *f = arg;
+	json_t *j = json_loadb(val, vlen, 0, NULL);
+	const char *n;
+
+	if (j == NULL)
+		return 0;
+	n = json_string_value(json_object_get(j, "name"));
+	if (f->name != NULL && n != NULL && strcmp(n, f->name) == 0 &&
+	    klen == 32) {
+		memcpy(f->key, key, 32);
+		f->found = 1;
+	}
+	if (f->list != NULL)
+		json_array_append(f->list, j);
+	json_decref(j);
+	return 0;
+}
+
+static void
+tokens_create(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	struct token_find f = { 0 };
+	unsigned char h[32];
+	const char *name, *role;
+	char token[65], *rec;
+	json_t *j, *envs, *e, *out;
+	enum role r;
+	size_t i;
+
+	(void)arg;
+	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
+		fail(a, 403, "managing tokens needs an admin credential");
+		return;
+	}
+	if ((j = body_json(a)) == NULL)
+		return;
+	name = json_string_value(json_object_get(j, "name"));
+	role = json_string_value(json_object_get(j, "role"));
+	envs = json_object_get(j, "envs");
+	if (name == NULL || !name_ok(name)) {
+		fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
+		    "(and not \"admin\")");
+		goto out;
+	}
+	if (role == NULL || auth_role_parse(&r, role) < 0) {
+		fail(a, 400, "\"role\" must be admin, deploy or read");
+		goto out;
+	}
+	if (envs == NULL)
+		envs = json_pack("[s]", "*");
+	else if (!json_is_array(envs) || json_array_size(envs) >
+	    AUTH_MAX_ENVS) {
+		fail(a, 400, "\"envs\" must be an array of at most %d env "
+		    "names, or [\"*\"]", AUTH_MAX_ENVS);
+		goto out;
+	} else
+		json_incref(envs);
+	json_array_foreach(envs, i, e) {
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > 63) {
+			json_decref(envs);
+			fail(a, 400, "\"envs\" entries must be env names");
+			goto out;
+		}
+	}
+	f.name = name;
+	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
+	if (f.found) {
+		json_decref(envs);
+		fail(a, 409, "a token named \"%s\" exists", name);
+		goto out;
+	}
+	if (auth_new_token(token) < 0) {
+		json_decref(envs);
+		fail(a, 500, "no randomness");
+		goto out;
+	}
+	auth_hash(h, token);
+	out = json_pack("{s:s,s:s,s:o,s:I}", "name", name, "role", role,
+	    "envs", envs, "created", (json_int_t)time(NULL));
+	rec = json_dumps(out, JSON_COMPACT);
+	if (rec == NULL || ag_store_put(augerd.store, "tokens", h, 32, rec,
+	    strlen(rec), 1, &err) < 0) {
+		free(rec);
+		json_decref(out);
+		fail(a, 500, "storing the token: %s", err.msg);
+		goto out;
+	}
+	free(rec);
+	log_info("token %s (%s) created by %s", name, role, a->cred.name);
+	json_object_set_new(out, "token", json_string(token));
+	a->status = 201;
+	a->out = out;
+out:
+	json_decref(j);
+}
+
+static void
+tokens_list(struct apijob *a, const char *arg)
+{
+	struct token_find f = { 0 };
+
+	(void)arg;
+	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
+		fail(a, 403, "listing tokens needs an admin credential");
+		return;
+	}
+	f.list = json_array();
+	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
+	a->status = 200;
+	a->out = json_pack("{s:o}", "tokens", f.list);
+}
+
+static void
+tokens_delete(struct apijob *a, const char *name)
+{
+	struct token_find f = { 0 };
+	struct ag_err err = { 0, "" };
+
+	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
+		fail(a, 403, "revoking tokens needs an admin credential");
+		return;
+	}
+	f.name = name;
+	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
+	if (!f.found) {
+		fail(a, 404, "no token named \"%s\"", name);
+		return;
+	}
+	if (ag_store_del(augerd.store, "tokens", f.key, 32, &err) < 0) {
+		fail(a, 500, "%s", err.msg);
+		return;
+	}
+	log_info("token %s revoked by %s", name, a->cred.name);
+	a->status = 200;
+	a->out = json_pack("{s:s,s:b}", "name", name, "revoked", 1);
+}
+
+/* The route table: method, path (a trailing '*' takes one argument). */
+static const struct route {
+	enum evhttp_cmd_type	 method;
+	const char		*path;
+	api_fn			 fn;
+} routes[] = {
+	{ EVHTTP_REQ_GET, "/api/repos", repos_list },
+	{ EVHTTP_REQ_POST, "/api/repos", repos_create },
+	{ EVHTTP_REQ_GET, "/api/tokens", tokens_list },
+	{ EVHTTP_REQ_POST, "/api/tokens", tokens_create },
+	{ EVHTTP_REQ_DELETE, "/api/tokens/*", tokens_delete },
+};
+
+static const struct route *
+route_find(enum evhttp_cmd_type m, const char *path, const char **arg,
+    int *path_known)
+{
+	size_t i, n;
+
+	*path_known = 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *p = routes[i].path;
+
+		n = strlen(p);
+		if (p[n - 1] == '*') {
+			if (strncmp(path, p, n - 1) != 0 || path[n - 1] == '\0' ||
+			    strchr(path + n - 1, '/') != NULL)
+				continue;
+			*arg = path + n - 1;
+		} else if (strcmp(path, p) != 0)
+			continue;
+		*path_known = 1;
+		if (routes[i].method == m)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+static void
+apijob_run(struct job *job, struct worker *w)
+{
+	struct apijob *a = (struct apijob *)job;
+	const struct route *rt;
+	const char *arg = NULL;
+	int known;
+
+	(void)w;
+	rt = route_find(a->method, a->path, &arg, &known);
+	rt->fn(a, arg);
+}
+
+static void
+apijob_done(struct job *job)
+{
+	struct apijob *a = (struct apijob *)job;
+
+	if (a->status >= 400)
+		http_reply_error(a->req, a->status, "%s", a->error);
+	else
+		http_reply_json(a->req, a->status, a->out);
+	free(a->body);
+	free(a);
+}
+
+void
+api_dispatch(struct evhttp_request *req, const char *path,
+    const struct cred *c)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *arg;
+	struct apijob *a = NULL;
+	size_t len = evbuffer_get_length(in);
+	int known = 0;
+
+	if (strlen(path) >= sizeof a->path ||
+	    route_find(m, path, &arg, &known) == NULL) {
+		if (known)
+			http_reply_error(req, 405, "method not allowed on %s",
+			    path);
+		else
+			http_reply_error(req, 404, "no API endpoint %s", path);
+		return;
+	}
+	if (len > HTTP_MAX_API_BODY) {
+		http_reply_error(req, 413, "API request bodies are limited to "
+		    "%d bytes", HTTP_MAX_API_BODY);
+		return;
+	}
+	if ((a = calloc(1, sizeof *a)) == NULL ||
+	    (a->body = malloc(len + 1)) == NULL) {
+		free(a);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_remove(in, a->body, len);
+	a->body[len] = '\0';
+	a->bodylen = len;
+	a->req = req;
+	a->method = m;
+	a->cred = *c;
+	snprintf(a->path, sizeof a->path, "%s", path);
+	a->job.run = apijob_run;
+	a->job.done = apijob_done;
+	if (worker_submit(&a->job) < 0) {
+		free(a->body);
+		free(a);
+		evhttp_send_error(req, 500, NULL);
+	}
+}

@@ -1,0 +1,32 @@
+/* augerd's process-wide state and the limits it enforces. */
+#ifndef DAEMON_AUGERD_H
+#define DAEMON_AUGERD_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "auger/store.h"
+
+/* Named limits on what one HTTP request may cost. */
+#define HTTP_MAX_HEADERS	(32 * 1024)	/* all headers of a request */
+#define HTTP_MAX_API_BODY	(1024 * 1024)
+#define HTTP_MAX_INFLATED	(64UL * 1024 * 1024)	/* gzip'd fetch bodies */
+#define HTTP_IDLE_SECS		120	/* no byte moved either way */
+#define HTTP_MAX_REQUEST_SECS	3600	/* one request, start to end */
+#define HTTP_STREAM_HIGH	(4UL * 1024 * 1024)	/* unsent reply bytes */
+
+struct augerd {
+	char			 data[4096];	/* --data */
+	char			 repos[4200];	/* DATA/repos */
+	char			 public_url[1024];
+	struct event_base	*base;
+	struct ag_store		*store;
+	unsigned char		 admin_hash[32];	/* sha256(admin token) */
+	size_t			 max_push;
+	int			 workers;
+};
+
+extern struct augerd augerd;
+
+#endif

@@ -1,0 +1,825 @@
+/*
+ * The HTTP listener: routes /api/ to the API and /<repo>.git/ to git's smart
+ * HTTP (gitprotocol-http). Advertisements come from the per-repo cache;
+ * upload-pack and receive-pack run on workers and stream their replies back
+ * through a bounded buffer, so the loop only moves bytes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <zlib.h>
+
+#include "auger/pkt.h"
+#include "auger/receive.h"
+#include "auger/repo.h"
+#include "auger/upload.h"
+#include "api.h"
+#include "augerd.h"
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "repostate.h"
+#include "worker.h"
+
+static struct evhttp *http_server;
+static struct evhttp_bound_socket *http_bound;
+
+int
+http_status_of(int code)
+{
+	switch (code) {
+	case AG_EINVAL:		return 400;
+	case AG_EAUTH:		return 401;
+	case AG_EFORBIDDEN:	return 403;
+	case AG_ENOTFOUND:	return 404;
+	case AG_ECONFLICT:	return 409;
+	case AG_ETOOBIG:	return 413;
+	case AG_ETIMEOUT:	return 504;
+	default:		return 500;
+	}
+}
+
+static const char *
+reason_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 504: return "Gateway Timeout";
+	default: return "Internal Server Error";
+	}
+}
+
+static void
+no_cache(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Expires", "Fri, 01 Jan 1980 00:00:00 GMT");
+	evhttp_add_header(h, "Pragma", "no-cache");
+	evhttp_add_header(h, "Cache-Control",
+	    "no-cache, max-age=0, must-revalidate");
+}
+
+void
+http_reply_json(struct evhttp_request *req, int status, json_t *j)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (b == NULL || s == NULL) {
+		free(s);
+		if (b != NULL)
+			evbuffer_free(b);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add(b, s, strlen(s));
+	evbuffer_add(b, "\n", 1);
+	free(s);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, status, reason_of(status), b);
+	evbuffer_free(b);
+}
+
+void
+http_reply_error(struct evhttp_request *req, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (status == 401)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Basic realm=\"auger\"");
+	http_reply_json(req, status, json_pack("{s:s}", "error", msg));
+}
+
+/* A reply body streamed from a worker to the loop, with back-pressure. */
+struct stream {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct evbuffer		*pending;	/* written, not yet handed on */
+	size_t			 unsent;	/* pending + evhttp's queue */
+	int			 dead;		/* the client went away */
+	struct event		*wake;
+	struct timespec		 start;
+	/* Loop side only: */
+	struct evhttp_request	*req;
+	struct evhttp_connection *evcon;
+	int			 started;
+	const char		*ctype;
+};
+
+static void
+stream_drained(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)evcon;
+	pthread_mutex_lock(&s->mu);
+	s->unsent = evbuffer_get_length(s->pending);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+stream_kill(struct stream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->dead = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+stream_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)evcon;
+	s->evcon = NULL;
+	stream_kill(s);
+}
+
+/* Loop: hands what the worker wrote to evhttp as one chunk. */
+static void
+stream_pump(struct stream *s)
+{
+	struct evbuffer *chunk;
+
+	if (s->evcon == NULL ||
+	    evhttp_request_get_connection(s->req) == NULL) {
+		stream_kill(s);
+		return;
+	}
+	if ((chunk = evbuffer_new()) == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	evbuffer_add_buffer(chunk, s->pending);
+	pthread_mutex_unlock(&s->mu);
+	if (evbuffer_get_length(chunk) > 0) {
+		if (!s->started) {
+			struct evkeyvalq *h =
+			    evhttp_request_get_output_headers(s->req);
+
+			evhttp_add_header(h, "Content-Type", s->ctype);
+			no_cache(s->req);
+			evhttp_send_reply_start(s->req, 200, "OK");
+			s->started = 1;
+		}
+		evhttp_send_reply_chunk_with_cb(s->req, chunk, stream_drained,
+		    s);
+	}
+	evbuffer_free(chunk);
+}
+
+static void
+stream_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_pump(arg);
+}
+
+static struct stream *
+stream_new(struct evhttp_request *req, const char *ctype)
+{
+	struct stream *s;
+
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return NULL;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->pending = evbuffer_new();
+	s->wake = event_new(augerd.base, -1, 0, stream_wake, s);
+	if (s->pending == NULL || s->wake == NULL) {
+		if (s->pending)
+			evbuffer_free(s->pending);
+		if (s->wake)
+			event_free(s->wake);
+		free(s);
+		return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->req = req;
+	s->ctype = ctype;
+	s->evcon = evhttp_request_get_connection(req);
+	if (s->evcon != NULL)
+		evhttp_connection_set_closecb(s->evcon, stream_closed, s);
+	return s;
+}
+
+/* Worker side: the io write of a stream; blocks while the client lags. */
+static int
+stream_write(void *ctx, const void *buf, size_t len)
+{
+	struct stream *s = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - s->start.tv_sec > HTTP_MAX_REQUEST_SECS)
+		return -1;
+	pthread_mutex_lock(&s->mu);
+	while (!s->dead && s->unsent > HTTP_STREAM_HIGH)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->dead) {
+		pthread_mutex_unlock(&s->mu);
+		return -1;
+	}
+	evbuffer_add(s->pending, buf, len);
+	s->unsent += len;
+	pthread_mutex_unlock(&s->mu);
+	event_active(s->wake, EV_READ, 0);
+	return 0;
+}
+
+/* Loop: the worker is done; ends the reply (or answers an early error). */
+static void
+stream_finish(struct stream *s, int status, const char *errmsg)
+{
+	stream_pump(s);
+	if (s->evcon != NULL)
+		evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	if (s->started || s->dead) {
+		evhttp_send_reply_end(s->req);
+	} else if (status >= 400) {
+		http_reply_error(s->req, status, "%s", errmsg);
+	} else {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
+
+		evhttp_add_header(h, "Content-Type", s->ctype);
+		no_cache(s->req);
+		evhttp_send_reply(s->req, 200, "OK", NULL);
+	}
+	event_free(s->wake);
+	evbuffer_free(s->pending);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+enum gitop {
+	GIT_ADV,	/* info/refs when the cache is stale */
+	GIT_UPLOAD,
+	GIT_RECEIVE
+};
+
+struct gitjob {
+	struct job		 job;
+	enum gitop		 op;
+	enum ag_service		 svc;
+	int			 v2;
+	struct evhttp_request	*req;
+	struct cred		 cred;
+	char			 name[AG_REPO_NAME_MAX + 1];
+	struct evbuffer		*body;
+	int			 gzip;
+	struct stream		*s;
+	/* results */
+	int			 status;
+	struct ag_err		 err;
+	struct adv		*adv;
+	size_t			 updated;
+	double			 ms;
+};
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Inflates a gzip body into a new buffer, at most HTTP_MAX_INFLATED. */
+static int
+gunzip(unsigned char **out, size_t *outlen, const unsigned char *in,
+    size_t inlen, struct ag_err *err)
+{
+	z_stream z;
+	unsigned char *buf = NULL, *nb;
+	size_t cap = inlen * 4 + 4096;
+	int rc;
+
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 15 + 16) != Z_OK)
+		return ag_err_set(err, AG_EINTERNAL, "zlib init failed");
+	if (cap > HTTP_MAX_INFLATED)
+		cap = HTTP_MAX_INFLATED;
+	if ((buf = malloc(cap)) == NULL)
+		goto oom;
+	z.next_in = (unsigned char *)in;
+	z.avail_in = (uInt)inlen;
+	for (;;) {
+		z.next_out = buf + z.total_out;
+		z.avail_out = (uInt)(cap - z.total_out);
+		rc = inflate(&z, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			break;
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			free(buf);
+			inflateEnd(&z);
+			return ag_err_set(err, AG_EINVAL,
+			    "bad gzip request body: %s", z.msg ? z.msg : "?");
+		}
+		if (z.avail_out == 0) {
+			if (cap >= HTTP_MAX_INFLATED) {
+				free(buf);
+				inflateEnd(&z);
+				return ag_err_set(err, AG_ETOOBIG,
+				    "request body inflates past %lu bytes",
+				    HTTP_MAX_INFLATED);
+			}
+			cap = cap * 2 > HTTP_MAX_INFLATED ? HTTP_MAX_INFLATED :
+			    cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL)
+				goto oom;
+			buf = nb;
+		} else if (z.avail_in == 0) {
+			free(buf);
+			inflateEnd(&z);
+			return ag_err_set(err, AG_EINVAL,
+			    "truncated gzip request body");
+		}
+	}
+	*out = buf;
+	*outlen = z.total_out;
+	inflateEnd(&z);
+	return 0;
+oom:
+	free(buf);
+	inflateEnd(&z);
+	return ag_err_set(err, AG_EINTERNAL, "out of memory");
+}
+
+/* The io of a git request: reads the body, writes the reply stream. */
+struct bodyio {
+	const unsigned char	*data;
+	size_t			 len, off;
+	struct stream		*s;
+};
+
+static ssize_t
+body_read(void *ctx, void *buf, size_t len)
+{
+	struct bodyio *b = ctx;
+	size_t n = b->len - b->off;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, b->data + b->off, n);
+	b->off += n;
+	return (ssize_t)n;
+}
+
+static int
+body_write(void *ctx, const void *buf, size_t len)
+{
+	return stream_write(((struct bodyio *)ctx)->s, buf, len);
+}
+
+static void
+gitjob_run(struct job *job, struct worker *w)
+{
+	struct gitjob *g = (struct gitjob *)job;
+	struct repostate *st;
+	git_repository *repo;
+	struct adv *adv = NULL;
+	struct ag_io io;
+	struct bodyio bio;
+	unsigned char *body = NULL, *inflated = NULL;
+	size_t len = 0;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((st = repostate_get(g->name)) == NULL) {
+		g->status = 500;
+		ag_err_set(&g->err, AG_EINTERNAL, "out of memory");
+		return;
+	}
+	if ((repo = worker_repo(w, g->name, repostate_gen(st))) == NULL) {
+		g->status = 404;
+		ag_err_set(&g->err, AG_ENOTFOUND, "repository \"%s\" not found",
+		    g->name);
+		return;
+	}
+	if ((adv = repostate_adv(st)) == NULL &&
+	    repostate_refresh(st, repo, &adv, &g->err) < 0) {
+		g->status = 500;
+		return;
+	}
+	if (g->op == GIT_ADV) {
+		g->adv = adv;
+		return;
+	}
+	if (g->body != NULL) {
+		len = evbuffer_get_length(g->body);
+		body = evbuffer_pullup(g->body, -1);
+	}
+	if (g->gzip) {
+		if (gunzip(&inflated, &len, body, len, &g->err) < 0) {
+			g->status = http_status_of(g->err.code);
+			adv_unref(adv);
+			return;
+		}
+		body = inflated;
+	}
+	bio.data = body;
+	bio.len = len;
+	bio.off = 0;
+	bio.s = g->s;
+	io.read = body_read;
+	io.write = body_write;
+	io.flush = NULL;
+	io.ctx = &bio;
+	g->status = 200;
+	if (g->op == GIT_UPLOAD) {
+		struct ag_upload_opts o = { .stateless = 1 };
+		int rc;
+
+		rc = g->v2 ? ag_upload_v2(repo, adv->refs, &io, &o, &g->err) :
+		    ag_upload_v0(repo, adv->refs, &io, &o, &g->err);
+		(void)rc;
+	} else {
+		struct ag_receive_opts o = {
+			.max_pack = augerd.max_push,
+			.allow_force = g->cred.role == ROLE_ADMIN,
+			.ref_lock = &st->ref_lock,
+		};
+
+		ag_receive_pack(repo, &io, &o, &g->updated, &g->err);
+		if (g->updated > 0) {
+			struct adv *fresh = NULL;
+			struct ag_err e2 = { 0, "" };
+
+			/* Refresh before the reply ends (DESIGN.md). */
+			repostate_bump(st);
+			repo = worker_repo(w, g->name, repostate_gen(st));
+			if (repo != NULL &&
+			    repostate_refresh(st, repo, &fresh, &e2) == 0)
+				adv_unref(fresh);
+		}
+	}
+	free(inflated);
+	adv_unref(adv);
+	g->ms = ms_since(&t0);
+}
+
+static void
+gitjob_free(struct gitjob *g)
+{
+	if (g->body != NULL)
+		evbuffer_free(g->body);
+	adv_unref(g->adv);
+	free(g);
+}
+
+static void
+reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
+{
+	struct evbuffer *b = evbuffer_new();
+	char ctype[64];
+
+	snprintf(ctype, sizeof ctype, "application/x-%s-advertisement",
+	    ag_service_name(svc));
+	if (b == NULL) {
+		adv_unref(a);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	/* Zero-copy: the buffer holds a reference on the cached bytes. */
+	if (svc == AG_SVC_UPLOAD)
+		evbuffer_add_reference(b, a->upload, a->upload_len,
+		    (evbuffer_ref_cleanup_cb)(void (*)(void))adv_unref, a);
+	else
+		evbuffer_add_reference(b, a->receive, a->receive_len,
+		    (evbuffer_ref_cleanup_cb)(void (*)(void))adv_unref, a);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", ctype);
+	no_cache(req);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void
+reply_v2_caps(struct evhttp_request *req)
+{
+	static char *caps;
+	static size_t capslen;
+	struct evbuffer *b;
+
+	if (caps == NULL && ag_refs_adv_v2(&caps, &capslen, 0, NULL) < 0) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add_reference(b, caps, capslen, NULL, NULL);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/x-git-upload-pack-advertisement");
+	no_cache(req);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void
+gitjob_done(struct job *job)
+{
+	struct gitjob *g = (struct gitjob *)job;
+	const char *peer = "?";
+	ev_uint16_t port = 0;
+	struct evhttp_connection *evcon;
+
+	if ((evcon = evhttp_request_get_connection(g->req)) != NULL)
+		evhttp_connection_get_peer(evcon, (char **)&peer, &port);
+	if (g->op == GIT_ADV) {
+		if (g->adv != NULL)
+			reply_adv(g->req, adv_ref(g->adv), g->svc);
+		else
+			http_reply_error(g->req, g->status, "%s", g->err.msg);
+		gitjob_free(g);
+		return;
+	}
+	if (g->err.code != 0)
+		log_info("%s %s %s by %s: %s", peer,
+		    ag_service_name(g->svc), g->name, g->cred.name,
+		    g->err.msg);
+	else
+		log_info("%s %s %s by %s: ok%s, %.1f ms", peer,
+		    ag_service_name(g->svc), g->name, g->cred.name,
+		    g->op == GIT_RECEIVE && g->updated ? ", refs moved" : "",
+		    g->ms);
+	stream_finish(g->s, g->status >= 400 ? g->status : 200, g->err.msg);
+	g->s = NULL;
+	gitjob_free(g);
+}
+
+static int
+wants_v2(struct evhttp_request *req)
+{
+	const char *gp = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Git-Protocol");
+
+	return gp != NULL && strstr(gp, "version=2") != NULL;
+}
+
+static void
+git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
+    const struct cred *c)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct repostate *st;
+	struct gitjob *g;
+	struct adv *a;
+	enum ag_service svc;
+	enum gitop op;
+	const char *ct, *ce;
+	char want_ct[64];
+
+	if (strcmp(rest, "/info/refs") == 0 && cmd == EVHTTP_REQ_GET) {
+		if (q != NULL && strcmp(q, "service=git-upload-pack") == 0)
+			svc = AG_SVC_UPLOAD;
+		else if (q != NULL && strcmp(q, "service=git-receive-pack") == 0)
+			svc = AG_SVC_RECEIVE;
+		else {
+			http_reply_error(req, 403, "only the smart protocol is "
+			    "served: add ?service=git-upload-pack or "
+			    "?service=git-receive-pack");
+			return;
+		}
+		op = GIT_ADV;
+	} else if (strcmp(rest, "/git-upload-pack") == 0 &&
+	    cmd == EVHTTP_REQ_POST) {
+		svc = AG_SVC_UPLOAD;
+		op = GIT_UPLOAD;
+	} else if (strcmp(rest, "/git-receive-pack") == 0 &&
+	    cmd == EVHTTP_REQ_POST) {
+		svc = AG_SVC_RECEIVE;
+		op = GIT_RECEIVE;
+	} else {
+		http_reply_error(req, 404, "no such git endpoint \"%s\" (the "
+		    "dumb protocol is not served)", rest);
+		return;
+	}
+	if (!auth_allow(c, svc == AG_SVC_UPLOAD ? OP_FETCH : OP_PUSH, name)) {
+		http_reply_error(req, 403, "%s may not %s %s", c->name,
+		    svc == AG_SVC_UPLOAD ? "fetch from" : "push to", name);
+		return;
+	}
+	if (op == GIT_ADV && svc == AG_SVC_UPLOAD && wants_v2(req)) {
+		/* v2 advertises capabilities, not refs: nothing to look up. */
+		if (repostate_find(name) == NULL &&
+		    ag_repo_name_check(name, NULL) == 0) {
+			char path[4096];
+			FILE *f;
+
+			ag_repo_path(path, sizeof path, augerd.repos, name);
+			if ((f = fopen(path, "r")) == NULL) {
+				http_reply_error(req, 404,
+				    "repository \"%s\" not found", name);
+				return;
+			}
+			fclose(f);
+		}
+		reply_v2_caps(req);
+		return;
+	}
+	if (op == GIT_ADV && (st = repostate_find(name)) != NULL &&
+	    (a = repostate_adv(st)) != NULL) {
+		reply_adv(req, a, svc);		/* the hot path */
+		return;
+	}
+	if (op != GIT_ADV) {
+		snprintf(want_ct, sizeof want_ct, "application/x-%s-request",
+		    ag_service_name(svc));
+		ct = evhttp_find_header(in, "Content-Type");
+		if (ct != NULL && strcmp(ct, want_ct) != 0) {
+			http_reply_error(req, 415, "Content-Type must be %s",
+			    want_ct);
+			return;
+		}
+	}
+	if ((g = calloc(1, sizeof *g)) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	g->job.run = gitjob_run;
+	g->job.done = gitjob_done;
+	g->op = op;
+	g->svc = svc;
+	g->v2 = svc == AG_SVC_UPLOAD && wants_v2(req);
+	g->req = req;
+	g->cred = *c;
+	snprintf(g->name, sizeof g->name, "%s", name);
+	if (op != GIT_ADV) {
+		ce = evhttp_find_header(in, "Content-Encoding");
+		if (ce != NULL && strcmp(ce, "gzip") == 0)
+			g->gzip = 1;
+		else if (ce != NULL && strcmp(ce, "identity") != 0) {
+			free(g);
+			http_reply_error(req, 415,
+			    "Content-Encoding %s is not supported", ce);
+			return;
+		}
+		/* Moves the body's chains: no copy on the loop. */
+		if ((g->body = evbuffer_new()) == NULL) {
+			free(g);
+			evhttp_send_error(req, 500, NULL);
+			return;
+		}
+		evbuffer_add_buffer(g->body,
+		    evhttp_request_get_input_buffer(req));
+		snprintf(want_ct, sizeof want_ct, "application/x-%s-result",
+		    ag_service_name(svc));
+		g->s = stream_new(req, svc == AG_SVC_UPLOAD ?
+		    "application/x-git-upload-pack-result" :
+		    "application/x-git-receive-pack-result");
+		if (g->s == NULL) {
+			gitjob_free(g);
+			evhttp_send_error(req, 500, NULL);
+			return;
+		}
+	}
+	if (worker_submit(&g->job) < 0) {
+		if (g->s != NULL)
+			stream_finish(g->s, 500, "out of memory");
+		else
+			evhttp_send_error(req, 500, NULL);
+		g->s = NULL;
+		gitjob_free(g);
+	}
+}
+
+static void
+http_handle(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = evhttp_uri_get_path(uri), *rest;
+	char name[AG_REPO_NAME_MAX + 1];
+	struct cred c;
+
+	(void)arg;
+	if (path == NULL || *path == '\0')
+		path = "/";
+	if (strcmp(path, "/healthz") == 0) {
+		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (auth_header(&c, evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization")) < 0) {
+		http_reply_error(req, 401, "authentication required: use a "
+		    "token as the password (Basic) or as a Bearer token");
+		return;
+	}
+	if (strncmp(path, "/api/", 5) == 0) {
+		api_dispatch(req, path, &c);
+		return;
+	}
+	if (ag_repo_split_path(path, name, sizeof name, &rest) < 0) {
+		http_reply_error(req, 404, "no such path: git URLs look like "
+		    "/<repo>.git, the API lives under /api/");
+		return;
+	}
+	git_dispatch(req, name, rest, &c);
+}
+
+int
+http_start(struct event_base *base, const char *hostport, char *bound,
+    size_t boundsz)
+{
+	struct evhttp_bound_socket *bs;
+	char host[256];
+	const char *colon;
+	struct sockaddr_storage ss;
+	ev_socklen_t sl = sizeof ss;
+	char addr[128];
+	int port;
+
+	if ((colon = strrchr(hostport, ':')) == NULL ||
+	    (size_t)(colon - hostport) >= sizeof host)
+		return -1;
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = '\0';
+	if (host[0] == '[') {	/* [::1]:8080 */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	port = atoi(colon + 1);
+	if ((http_server = evhttp_new(base)) == NULL)
+		return -1;
+	evhttp_set_max_headers_size(http_server, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http_server, (ev_ssize_t)augerd.max_push +
+	    (1 << 20));
+	evhttp_set_timeout(http_server, HTTP_IDLE_SECS);
+	evhttp_set_allowed_methods(http_server, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(http_server, http_handle, NULL);
+	if ((bs = evhttp_bind_socket_with_handle(http_server, host,
+	    (ev_uint16_t)port)) == NULL)
+		return -1;
+	http_bound = bs;
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+	    &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			evutil_inet_ntop(AF_INET6, &s6->sin6_addr, addr,
+			    sizeof addr);
+			snprintf(bound, boundsz, "[%s]:%d", addr,
+			    ntohs(s6->sin6_port));
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			evutil_inet_ntop(AF_INET, &s4->sin_addr, addr,
+			    sizeof addr);
+			snprintf(bound, boundsz, "%s:%d", addr,
+			    ntohs(s4->sin_port));
+		}
+	}
+	return 0;
+}
+
+void
+http_close_listeners(void)
+{
+	if (http_server != NULL && http_bound != NULL)
+		evhttp_del_accept_socket(http_server, http_bound);
+	http_bound = NULL;
+}
+
+void
+http_stop(void)
+{
+	if (http_server != NULL)
+		evhttp_free(http_server);
+	http_server = NULL;
+}

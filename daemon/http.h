@@ -1,0 +1,22 @@
+/* The HTTP listener: routing, authentication, and git's smart HTTP. */
+#ifndef DAEMON_HTTP_H
+#define DAEMON_HTTP_H
+
+#include <event2/http.h>
+#include <jansson.h>
+
+int	http_start(struct event_base *base, const char *hostport,
+	    char *bound, size_t boundsz);
+/* Stops accepting connections; open ones go on. */
+void	http_close_listeners(void);
+void	http_stop(void);
+
+/* Replies with a JSON body; steals j. */
+void	http_reply_json(struct evhttp_request *req, int status, json_t *j);
+/* Replies {"error": "..."} with status. */
+void	http_reply_error(struct evhttp_request *req, int status,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The HTTP status for an AG_E* code (the one mapping). */
+int	http_status_of(int code);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * augerd: the daemon. Parses flags, prepares the data directory, starts the
+ * workers and the HTTP listener, and shuts down cleanly on SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <git2.h>
+
+#include "auger/version.h"
+#include "augerd.h"
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "repostate.h"
+#include "worker.h"
+
+struct augerd augerd;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: augerd [options]\n"
+"\n"
+"auger's daemon: hosts git repositories for Flux over smart HTTP.\n"
+"\n"
+"  --data DIR          data directory (default ./data): repos/, index/,\n"
+"                      admin.token, http.addr\n"
+"  --http HOST:PORT    HTTP listener (default 127.0.0.1:8080; port 0 picks\n"
+"                      a free port, written to DIR/http.addr)\n"
+"  --public-url URL    base URL clients use (default http://HOST:PORT)\n"
+"  --workers N         worker threads for packs and API calls (default:\n"
+"                      the number of cores)\n"
+"  --max-push BYTES    largest accepted push (default %lu)\n"
+"  --ssh off           SSH is not served by this version; only \"off\"\n"
+"  --debug             more logging\n"
+"  --version, --help\n", (unsigned long)(512UL << 20));
+}
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+		log_warn("mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes path atomically (temp file, fsync, rename). */
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[4200];
+	int fd;
+	size_t len = strlen(text);
+
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)) < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	return rename(tmp, path);
+}
+
+/* Reads DATA/admin.token, creating it (mode 0600) on first start. */
+static int
+admin_token(void)
+{
+	char path[4200], token[128], line[160];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/admin.token", augerd.data);
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno != ENOENT || auth_new_token(token) < 0)
+			return -1;
+		snprintf(line, sizeof line, "%s\n", token);
+		if (write_file(path, line, 0600) < 0)
+			return -1;
+		log_info("created admin token in %s (mode 0600)", path);
+		if ((f = fopen(path, "r")) == NULL)
+			return -1;
+	}
+	n = fread(token, 1, sizeof token - 1, f);
+	fclose(f);
+	token[n] = '\0';
+	token[strcspn(token, "\r\n")] = '\0';
+	if (strlen(token) < 16) {
+		log_warn("%s holds no usable token", path);
+		return -1;
+	}
+	auth_hash(augerd.admin_hash, token);
+	return 0;
+}
+
+static struct event *sig_term, *sig_int, *stop_timer;
+static int stopping;
+
+static void
+stop_check(evutil_socket_t fd, short what, void *arg)
+{
+	static int ticks;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	/* Give in-flight requests up to 30 s, then cut them. */
+	if (worker_busy() == 0 || ++ticks > 300) {
+		event_base_loopexit(augerd.base, NULL);
+		return;
+	}
+	event_add(stop_timer, &(struct timeval){ 0, 100000 });
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (stopping++) {
+		log_warn("second signal: exiting now");
+		event_base_loopbreak(augerd.base);
+		return;
+	}
+	log_info("signal %d: no new connections; finishing in-flight work",
+	    (int)sig);
+	http_close_listeners();
+	stop_timer = evtimer_new(augerd.base, stop_check, NULL);
+	stop_check(-1, 0, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "http", required_argument, NULL, 'H' },
+		{ "public-url", required_argument, NULL, 'u' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "max-push", required_argument, NULL, 'm' },
+		{ "ssh", required_argument, NULL, 's' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ag_err err = { 0, "" };
+	const char *data = "./data", *listen = "127.0.0.1:8080";
+	const char *public_url = NULL;
+	char bound[256], path[4200], line[300];
+	long workers = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, rc = 1;
+
+	augerd.max_push = 512UL << 20;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 'H': listen = optarg; break;
+		case 'u': public_url = optarg; break;
+		case 'w':
+			workers = strtol(optarg, NULL, 10);
+			if (workers < 1 || workers > 256) {
+				fprintf(stderr, "augerd: --workers must be "
+				    "1..256\n");
+				return 2;
+			}
+			break;
+		case 'm':
+			augerd.max_push = strtoul(optarg, NULL, 10);
+			if (augerd.max_push < 1024) {
+				fprintf(stderr, "augerd: --max-push must be at "
+				    "least 1024 bytes\n");
+				return 2;
+			}
+			break;
+		case 's':
+			if (strcmp(optarg, "off") != 0) {
+				fprintf(stderr, "augerd: this version serves "
+				    "no SSH; use --ssh off\n");
+				return 2;
+			}
+			break;
+		case 'D': log_set_debug(1); break;
+		case 'V': printf("augerd %s\n", AG_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "augerd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (workers < 1)
+		workers = 2;
+	augerd.workers = (int)workers;
+	if (realpath(data, augerd.data) == NULL) {
+		if (mkdir_p(data, 0700) < 0 ||
+		    realpath(data, augerd.data) == NULL) {
+			fprintf(stderr, "augerd: cannot use data dir %s: %s\n",
+			    data, strerror(errno));
+			return 1;
+		}
+		log_info("created data directory %s", augerd.data);
+	}
+	snprintf(augerd.repos, sizeof augerd.repos, "%s/repos", augerd.data);
+	snprintf(path, sizeof path, "%s/cache", augerd.data);
+	if (mkdir_p(augerd.repos, 0755) < 0 || mkdir_p(path, 0700) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	git_libgit2_init();
+	/* Refs and objects we write survive a crash (fsync). */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)256 << 20);
+	snprintf(path, sizeof path, "%s/index", augerd.data);
+	if (ag_store_open(&augerd.store, path, &err) < 0) {
+		log_warn("%s", err.msg);
+		goto out;
+	}
+	if (admin_token() < 0) {
+		log_warn("cannot read or create %s/admin.token", augerd.data);
+		goto out;
+	}
+	evthread_use_pthreads();
+	if ((augerd.base = event_base_new()) == NULL)
+		goto out;
+	if (worker_start(augerd.base, augerd.workers, augerd.repos) < 0) {
+		log_warn("cannot start workers");
+		goto out;
+	}
+	if (http_start(augerd.base, listen, bound, sizeof bound) < 0) {
+		log_warn("cannot listen on %s: %s", listen, strerror(errno));
+		goto out;
+	}
+	if (public_url != NULL)
+		snprintf(augerd.public_url, sizeof augerd.public_url, "%s",
+		    public_url);
+	else
+		snprintf(augerd.public_url, sizeof augerd.public_url,
+		    "http://%s", bound);
+	snprintf(path, sizeof path, "%s/http.addr", augerd.data);
+	snprintf(line, sizeof line, "%s\n", bound);
+	if (write_file(path, line, 0644) < 0)
+		log_warn("cannot write %s", path);
+	log_info("augerd %s: data %s, %d workers", AG_VERSION, augerd.data,
+	    augerd.workers);
+	log_info("listening on http://%s (public URL %s)", bound,
+	    augerd.public_url);
+	sig_term = evsignal_new(augerd.base, SIGTERM, on_signal, NULL);
+	sig_int = evsignal_new(augerd.base, SIGINT, on_signal, NULL);
+	event_add(sig_term, NULL);
+	event_add(sig_int, NULL);
+	event_base_dispatch(augerd.base);
+	log_info("stopping");
+	rc = 0;
+out:
+	worker_stop();
+	http_stop();
+	if (sig_term)
+		event_free(sig_term);
+	if (sig_int)
+		event_free(sig_int);
+	if (stop_timer)
+		event_free(stop_timer);
+	repostate_free_all();
+	ag_store_close(augerd.store);
+	if (augerd.base)
+		event_base_free(augerd.base);
+	git_libgit2_shutdown();
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * Per-repository state: ref lock, generation, cached advertisements. The
+ * table only grows (repositories are never deleted while running).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "repostate.h"
+
+#define REPOSTATE_BUCKETS 1024
+
+static struct {
+	pthread_mutex_t		 mu;
+	struct repostate	*b[REPOSTATE_BUCKETS];
+} table = { PTHREAD_MUTEX_INITIALIZER, { NULL } };
+
+static unsigned
+hash(const char *s)
+{
+	unsigned h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 + (unsigned char)*s++;
+	return h % REPOSTATE_BUCKETS;
+}
+
+struct repostate *
+repostate_find(const char *name)
+{
+	struct repostate *s;
+
+	pthread_mutex_lock(&table.mu);
+	for (s = table.b[hash(name)]; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			break;
+	pthread_mutex_unlock(&table.mu);
+	return s;
+}
+
+struct repostate *
+repostate_get(const char *name)
+{
+	struct repostate *s;
+	unsigned h = hash(name);
+
+	pthread_mutex_lock(&table.mu);
+	for (s = table.b[h]; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			goto out;
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->name = strdup(name)) == NULL) {
+		free(s);
+		s = NULL;
+		goto out;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->ref_lock, NULL);
+	s->gen = 1;
+	s->next = table.b[h];
+	table.b[h] = s;
+out:
+	pthread_mutex_unlock(&table.mu);
+	return s;
+}
+
+struct adv *
+adv_ref(struct adv *a)
+{
+	if (a != NULL)
+		__atomic_add_fetch(&a->refcnt, 1, __ATOMIC_RELAXED);
+	return a;
+}
+
+void
+adv_unref(struct adv *a)
+{
+	if (a == NULL || __atomic_sub_fetch(&a->refcnt, 1, __ATOMIC_ACQ_REL))
+		return;
+	ag_refs_free(a->refs);
+	free(a->upload);
+	free(a->receive);
+	free(a);
+}
+
+unsigned long
+repostate_gen(struct repostate *s)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&s->mu);
+	g = s->gen;
+	pthread_mutex_unlock(&s->mu);
+	return g;
+}
+
+struct adv *
+repostate_adv(struct repostate *s)
+{
+	struct adv *a = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->adv != NULL && s->adv->gen == s->gen)
+		a = adv_ref(s->adv);
+	pthread_mutex_unlock(&s->mu);
+	return a;
+}
+
+int
+repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
+    struct ag_err *err)
+{
+	struct adv *a;
+	unsigned long gen = repostate_gen(s);
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	a->refcnt = 1;
+	a->gen = gen;
+	if (ag_refs_load(&a->refs, repo, err) < 0 ||
+	    ag_refs_adv_v0(&a->upload, &a->upload_len, a->refs, AG_SVC_UPLOAD,
+	    AG_ADV_HTTP, err) < 0 ||
+	    ag_refs_adv_v0(&a->receive, &a->receive_len, a->refs,
+	    AG_SVC_RECEIVE, AG_ADV_HTTP, err) < 0) {
+		adv_unref(a);
+		return err ? err->code : AG_EINTERNAL;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->gen == gen) {
+		adv_unref(s->adv);
+		s->adv = adv_ref(a);
+	}
+	pthread_mutex_unlock(&s->mu);
+	*out = a;
+	return 0;
+}
+
+void
+repostate_bump(struct repostate *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->gen++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+repostate_free_all(void)
+{
+	struct repostate *s, *next;
+	int i;
+
+	pthread_mutex_lock(&table.mu);
+	for (i = 0; i < REPOSTATE_BUCKETS; i++) {
+		for (s = table.b[i]; s != NULL; s = next) {
+			next = s->next;
+			adv_unref(s->adv);
+			pthread_mutex_destroy(&s->mu);
+			pthread_mutex_destroy(&s->ref_lock);
+			free(s->name);
+			free(s);
+		}
+		table.b[i] = NULL;
+	}
+	pthread_mutex_unlock(&table.mu);
+}

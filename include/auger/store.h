@@ -1,0 +1,34 @@
+/* The LMDB index under DATA/index: environment, sub-databases, records. */
+#ifndef AUGER_STORE_H
+#define AUGER_STORE_H
+
+#include <stddef.h>
+
+#include "auger/err.h"
+
+#define AG_STORE_SCHEMA	"1"
+
+struct ag_store;
+
+/* Opens (creating if needed) the environment in dir and its databases. */
+int	ag_store_open(struct ag_store **out, const char *dir,
+	    struct ag_err *err);
+void	ag_store_close(struct ag_store *st);
+
+/* Puts value under key in db; replaces unless noreplace (then ECONFLICT). */
+int	ag_store_put(struct ag_store *st, const char *db, const void *key,
+	    size_t klen, const char *val, size_t vlen, int noreplace,
+	    struct ag_err *err);
+/* Gets a malloc'd NUL-terminated copy of the value; ENOTFOUND if none. */
+int	ag_store_get(struct ag_store *st, const char *db, const void *key,
+	    size_t klen, char **val, size_t *vlen, struct ag_err *err);
+int	ag_store_del(struct ag_store *st, const char *db, const void *key,
+	    size_t klen, struct ag_err *err);
+
+/* Calls fn for each record whose key starts with prefix, in key order. */
+typedef int (*ag_store_each_fn)(void *arg, const void *key, size_t klen,
+    const char *val, size_t vlen);
+int	ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
+	    size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages that building and testing auger need.
+# Non-interactive and idempotent: packages already present are skipped.
+set -eu
+
+PKGS="build-essential pkg-config git curl ca-certificates
+libgit2-dev libevent-dev libssh-dev libjansson-dev libyaml-dev liblmdb-dev
+zlib1g-dev libssl-dev libcmocka-dev
+clang libclang-rt-14-dev
+golang-go golang-github-go-git-go-git-dev
+openssh-client"
+
+# Extra packages for the benchmarks only (scripts/bench/).
+if [ "${1:-}" = "--bench" ]; then
+	PKGS="$PKGS lighttpd fcgiwrap wrk openssh-server hyperfine"
+fi
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

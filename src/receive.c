@@ -1,0 +1,735 @@
+/*
+ * receive-pack: commands and push options parsed with limits, the pack
+ * indexed into quarantine, refs checked and moved by compare-and-swap
+ * under the repository's ref lock, and the report sent back.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2/sys/odb_backend.h>
+
+#include "auger/receive.h"
+
+struct ag_receive_ctx {
+	struct ag_pkt_writer	*w;
+	int			 band;	/* side-band-64k in use */
+};
+
+static const git_oid zero_oid;
+
+void
+ag_receive_req_free(struct ag_receive_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++) {
+		free(req->cmds[i].ref);
+		free(req->cmds[i].error);
+	}
+	free(req->cmds);
+	for (i = 0; i < req->noptions; i++)
+		free(req->options[i]);
+	free(req->options);
+	memset(req, 0, sizeof *req);
+}
+
+void
+ag_receive_refuse(struct ag_receive_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cmd->error != NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&cmd->error, fmt, ap) < 0)
+		cmd->error = NULL;
+	va_end(ap);
+	if (cmd->error == NULL)
+		cmd->error = strdup("refused");
+}
+
+void
+ag_receive_say(struct ag_receive_ctx *ctx, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	if (ctx == NULL || !ctx->band)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof buf - 2)
+		n = sizeof buf - 2;
+	if (n == 0 || buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	ag_pkt_band(ctx->w, 2, buf, (size_t)n);
+}
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} rcaps[] = {
+	{ "report-status", AG_RCAP_REPORT_STATUS },
+	{ "report-status-v2", AG_RCAP_REPORT_STATUS_V2 },
+	{ "delete-refs", AG_RCAP_DELETE_REFS },
+	{ "side-band-64k", AG_RCAP_SIDE_BAND_64K },
+	{ "quiet", AG_RCAP_QUIET },
+	{ "atomic", AG_RCAP_ATOMIC },
+	{ "ofs-delta", AG_RCAP_OFS_DELTA },
+	{ "push-options", AG_RCAP_PUSH_OPTIONS },
+};
+
+static void
+parse_caps(struct ag_receive_req *req, const char *p, size_t len)
+{
+	const char *end = p + len, *e;
+	size_t n, i;
+
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		for (e = p; e < end && *e != ' '; e++)
+			;
+		n = (size_t)(e - p);
+		if (n > 6 && strncmp(p, "agent=", 6) == 0)
+			snprintf(req->agent, sizeof req->agent, "%.*s",
+			    (int)(n - 6), p + 6);
+		for (i = 0; i < sizeof rcaps / sizeof rcaps[0]; i++)
+			if (strlen(rcaps[i].name) == n &&
+			    strncmp(rcaps[i].name, p, n) == 0)
+				req->caps |= rcaps[i].bit;
+		p = e;
+	}
+}
+
+static int
+hex40(git_oid *out, const char *p)
+{
+	size_t i;
+
+	for (i = 0; i < GIT_OID_HEXSZ; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') ||
+		    (p[i] >= 'a' && p[i] <= 'f')))
+			return -1;
+	return git_oid_fromstrn(out, p, GIT_OID_HEXSZ);
+}
+
+/* "<old> <new> <ref>[\0<caps>]" */
+static int
+parse_command(struct ag_receive_req *req, const char *line, size_t len,
+    struct ag_err *err)
+{
+	struct ag_receive_cmd *cmd, *nv;
+	const char *ref, *nul;
+	size_t reflen;
+
+	if (req->n >= AG_RECEIVE_MAX_COMMANDS)
+		return ag_err_set(err, AG_ETOOBIG,
+		    "too many ref updates in one push (limit %d)",
+		    AG_RECEIVE_MAX_COMMANDS);
+	if (len < 2 * GIT_OID_HEXSZ + 3 || line[GIT_OID_HEXSZ] != ' ' ||
+	    line[2 * GIT_OID_HEXSZ + 1] != ' ')
+		return ag_err_set(err, AG_EINVAL,
+		    "bad command line: expected \"<old> <new> <ref>\"");
+	nul = memchr(line, '\0', len);
+	ref = line + 2 * GIT_OID_HEXSZ + 2;
+	reflen = (size_t)((nul ? nul : line + len) - ref);
+	if (reflen == 0 || memchr(ref, ' ', reflen) != NULL)
+		return ag_err_set(err, AG_EINVAL,
+		    "bad command line: missing or malformed ref name");
+	if (req->n == 0 && nul != NULL)
+		parse_caps(req, nul + 1, len - (size_t)(nul + 1 - line));
+	if ((nv = realloc(req->cmds, (req->n + 1) * sizeof *nv)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	req->cmds = nv;
+	cmd = &req->cmds[req->n];
+	memset(cmd, 0, sizeof *cmd);
+	if (hex40(&cmd->old_oid, line) < 0 ||
+	    hex40(&cmd->new_oid, line + GIT_OID_HEXSZ + 1) < 0)
+		return ag_err_set(err, AG_EINVAL,
+		    "bad command line: object ids must be 40 hex digits");
+	if ((cmd->ref = strndup(ref, reflen)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	req->n++;
+	return 0;
+}
+
+int
+ag_receive_parse(struct ag_receive_req *req, struct ag_pkt_reader *r,
+    struct ag_err *err)
+{
+	const char *line;
+	char **nv;
+	size_t len;
+	int t;
+
+	for (;;) {
+		if ((t = ag_pkt_read(r, &line, &len, 1, err)) < 0)
+			return t;
+		if (t == AG_PKT_EOF) {
+			if (req->n == 0)
+				return 0;
+			return ag_err_set(err, AG_EINVAL,
+			    "request ended inside the command list");
+		}
+		if (t == AG_PKT_FLUSH)
+			break;
+		if (t != AG_PKT_DATA)
+			return ag_err_set(err, AG_EINVAL,
+			    "unexpected special packet in the command list");
+		if ((t = parse_command(req, line, len, err)) < 0)
+			return t;
+	}
+	if (req->n == 0 || !(req->caps & AG_RCAP_PUSH_OPTIONS))
+		return 0;
+	for (;;) {
+		if ((t = ag_pkt_read(r, &line, &len, 1, err)) < 0)
+			return t;
+		if (t == AG_PKT_FLUSH)
+			return 0;
+		if (t != AG_PKT_DATA)
+			return ag_err_set(err, AG_EINVAL,
+			    "push options must end with a flush packet");
+		if (req->noptions >= AG_RECEIVE_MAX_OPTIONS)
+			return ag_err_set(err, AG_ETOOBIG,
+			    "too many push options (limit %d)",
+			    AG_RECEIVE_MAX_OPTIONS);
+		if (len > AG_RECEIVE_MAX_OPTION || strlen(line) != len)
+			return ag_err_set(err, AG_EINVAL,
+			    "push option longer than %d bytes or holding NUL",
+			    AG_RECEIVE_MAX_OPTION);
+		nv = realloc(req->options, (req->noptions + 1) * sizeof *nv);
+		if (nv == NULL)
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+		req->options = nv;
+		if ((nv[req->noptions] = strdup(line)) == NULL)
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+		req->noptions++;
+	}
+}
+
+/* Removes the quarantine directory and what is in it. */
+static void
+rmtree(const char *path)
+{
+	struct dirent *de;
+	struct stat sb;
+	char sub[4096];
+	DIR *d;
+
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+			if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+				rmtree(sub);
+			else
+				unlink(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+static void
+fsync_dir(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+struct quarantine {
+	char		 dir[4096];	/* objects/incoming-XXXXXX */
+	char		 packdir[4096 + 16];
+	char		 name[128];	/* pack-<hash>, once indexed */
+	unsigned	 nobjects;
+	int		 made;
+};
+
+/* Streams the pack that follows the commands into a quarantine index. */
+static int
+index_pack(struct quarantine *q, git_repository *repo, git_odb *odb,
+    struct ag_pkt_reader *r, const struct ag_receive_opts *o,
+    struct ag_err *err)
+{
+	git_indexer_options io = GIT_INDEXER_OPTIONS_INIT;
+	git_indexer_progress st;
+	git_indexer *idx = NULL;
+	size_t max_pack = o->max_pack ? o->max_pack : AG_RECEIVE_MAX_PACK;
+	size_t max_obj = o->max_objects ? o->max_objects :
+	    AG_RECEIVE_MAX_OBJECTS;
+	size_t total = 0;
+	char *buf = NULL;
+	long n;
+	int rc = -1;
+
+	snprintf(q->dir, sizeof q->dir, "%s/objects/incoming-XXXXXX",
+	    git_repository_path(repo));
+	if (mkdtemp(q->dir) == NULL)
+		return ag_err_set(err, AG_EIO, "creating quarantine: %s",
+		    strerror(errno));
+	q->made = 1;
+	snprintf(q->packdir, sizeof q->packdir, "%s/pack", q->dir);
+	if (mkdir(q->packdir, 0755) < 0)
+		return ag_err_set(err, AG_EIO, "creating quarantine: %s",
+		    strerror(errno));
+	io.verify = 1;
+	memset(&st, 0, sizeof st);
+	if (git_indexer_new(&idx, q->packdir, 0444, odb, &io) < 0)
+		return ag_err_git(err, "starting the indexer");
+	if ((buf = malloc(65536)) == NULL) {
+		rc = ag_err_set(err, AG_EINTERNAL, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		if ((n = ag_pkt_read_raw(r, buf, 65536, err)) < 0) {
+			rc = (int)n;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		total += (size_t)n;
+		if (total > max_pack) {
+			rc = ag_err_set(err, AG_ETOOBIG,
+			    "pack is larger than the limit of %zu bytes",
+			    max_pack);
+			goto out;
+		}
+		if (git_indexer_append(idx, buf, (size_t)n, &st) < 0) {
+			rc = ag_err_git(err, "unpacking");
+			goto out;
+		}
+		if (st.total_objects > max_obj) {
+			rc = ag_err_set(err, AG_ETOOBIG,
+			    "pack has %u objects; the limit is %zu",
+			    st.total_objects, max_obj);
+			goto out;
+		}
+	}
+	if (total == 0) {
+		rc = ag_err_set(err, AG_EINVAL, "no pack data after the "
+		    "commands");
+		goto out;
+	}
+	if (git_indexer_commit(idx, &st) < 0) {
+		rc = ag_err_git(err, "unpacking");
+		goto out;
+	}
+	q->nobjects = st.total_objects;
+	snprintf(q->name, sizeof q->name, "pack-%s", git_indexer_name(idx));
+	rc = 0;
+out:
+	free(buf);
+	git_indexer_free(idx);
+	return rc;
+}
+
+/* Moves the quarantined pack into objects/pack (.pack before .idx). */
+static int
+migrate(struct quarantine *q, git_repository *repo, struct ag_err *err)
+{
+	static const char *ext[] = { ".pack", ".idx" };
+	char from[4096 + 200], to[4096 + 200], dest[4096];
+	struct stat sb;
+	int i;
+
+	if (q->nobjects == 0)
+		return 0;
+	snprintf(dest, sizeof dest, "%s/objects/pack",
+	    git_repository_path(repo));
+	for (i = 0; i < 2; i++) {
+		snprintf(from, sizeof from, "%s/%s%s", q->packdir, q->name,
+		    ext[i]);
+		snprintf(to, sizeof to, "%s/%s%s", dest, q->name, ext[i]);
+		if (stat(to, &sb) == 0)
+			continue;	/* the very same pack is there */
+		if (rename(from, to) < 0)
+			return ag_err_set(err, AG_EIO, "moving %s: %s", from,
+			    strerror(errno));
+	}
+	fsync_dir(dest);
+	return 0;
+}
+
+/* Rejects trees that would write a ".git" entry on checkout. */
+static int
+check_tree_cb(const git_oid *id, void *payload)
+{
+	git_repository *repo = payload;
+	git_tree *tree = NULL;
+	size_t i, n;
+	int bad = 0;
+
+	if (git_tree_lookup(&tree, repo, id) < 0) {
+		git_error_clear();
+		return 0;	/* not a tree */
+	}
+	n = git_tree_entrycount(tree);
+	for (i = 0; i < n && !bad; i++) {
+		const char *name = git_tree_entry_name(
+		    git_tree_entry_byindex(tree, i));
+
+		if (strcasecmp(name, ".git") == 0)
+			bad = 1;
+	}
+	git_tree_free(tree);
+	return bad ? 1 : 0;
+}
+
+static int
+check_quarantine(struct quarantine *q, git_repository *qrepo,
+    struct ag_err *err)
+{
+	git_odb *qodb = NULL;
+	git_odb_backend *be = NULL;
+	int rc;
+
+	if (q->nobjects == 0)
+		return 0;
+	if (git_odb_new(&qodb) < 0 || git_odb_backend_pack(&be, q->dir) < 0 ||
+	    git_odb_add_backend(qodb, be, 1) < 0) {
+		if (be != NULL && qodb == NULL)
+			be->free(be);
+		git_odb_free(qodb);
+		return ag_err_git(err, "reading quarantine");
+	}
+	rc = git_odb_foreach(qodb, check_tree_cb, qrepo);
+	git_odb_free(qodb);
+	if (rc == 1)
+		return ag_err_set(err, AG_EINVAL,
+		    "a pushed tree holds a \".git\" entry");
+	if (rc < 0)
+		return ag_err_git(err, "checking pushed trees");
+	return 0;
+}
+
+/* Ref name rules of git check-ref-format, plus: no part starts with '-'. */
+static int
+refname_ok(const char *name)
+{
+	const char *p;
+	int valid = 0;
+
+	if (strncmp(name, "refs/", 5) != 0)
+		return 0;
+	if (git_reference_name_is_valid(&valid, name) < 0 || !valid)
+		return 0;
+	for (p = name; (p = strchr(p, '/')) != NULL; p++)
+		if (p[1] == '-')
+			return 0;
+	return 1;
+}
+
+/* The checks git's receive-pack makes before any ref moves. */
+static void
+check_commands(git_repository *qrepo, struct ag_receive_req *req,
+    const struct ag_receive_opts *o)
+{
+	git_reference *head = NULL, *cur = NULL;
+	const char *head_target = NULL;
+	git_object_t type;
+	git_odb *odb = NULL;
+	size_t i, size;
+
+	if (git_reference_lookup(&head, qrepo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
+		head_target = git_reference_symbolic_target(head);
+	git_repository_odb(&odb, qrepo);
+	for (i = 0; i < req->n; i++) {
+		struct ag_receive_cmd *c = &req->cmds[i];
+		int is_delete = git_oid_equal(&c->new_oid, &zero_oid);
+		int is_create = git_oid_equal(&c->old_oid, &zero_oid);
+		const git_oid *now;
+
+		if (c->error != NULL)
+			continue;
+		if (!refname_ok(c->ref)) {
+			ag_receive_refuse(c, "funny refname");
+			continue;
+		}
+		if (is_delete && !(req->caps & AG_RCAP_DELETE_REFS)) {
+			ag_receive_refuse(c, "deletion without delete-refs");
+			continue;
+		}
+		if (is_delete && head_target != NULL &&
+		    strcmp(head_target, c->ref) == 0) {
+			ag_receive_refuse(c,
+			    "deletion of the current branch prohibited");
+			continue;
+		}
+		if (!is_delete) {
+			if (odb == NULL || git_odb_read_header(&size, &type,
+			    odb, &c->new_oid) < 0) {
+				ag_receive_refuse(c, "missing necessary objects");
+				git_error_clear();
+				continue;
+			}
+			if (strncmp(c->ref, "refs/heads/", 11) == 0 &&
+			    type != GIT_OBJECT_COMMIT) {
+				ag_receive_refuse(c,
+				    "branches must point to commits");
+				continue;
+			}
+		}
+		/* Compare with where the ref is now (the lock is held). */
+		now = NULL;
+		if (git_reference_lookup(&cur, qrepo, c->ref) == 0)
+			now = git_reference_target(cur);
+		git_error_clear();
+		if (is_create ? now != NULL :
+		    now == NULL || !git_oid_equal(now, &c->old_oid)) {
+			ag_receive_refuse(c,
+			    "stale info: the ref changed since it was "
+			    "advertised; fetch first");
+		} else if (!is_create && !is_delete && !o->allow_force &&
+		    git_graph_descendant_of(qrepo, &c->new_oid,
+		    &c->old_oid) != 1) {
+			git_error_clear();
+			ag_receive_refuse(c, "non-fast-forward (only admin "
+			    "credentials may force-push)");
+		}
+		git_reference_free(cur);
+		cur = NULL;
+	}
+	git_odb_free(odb);
+	git_reference_free(head);
+}
+
+/* Moves one ref by compare-and-swap; returns 0 or a libgit2 error. */
+static int
+move_ref(git_repository *repo, const git_oid *old, const git_oid *new,
+    const char *name)
+{
+	git_reference *ref = NULL;
+	int rc;
+
+	if (git_oid_equal(new, &zero_oid)) {
+		if ((rc = git_reference_lookup(&ref, repo, name)) < 0)
+			return rc;
+		if (!git_oid_equal(git_reference_target(ref), old))
+			rc = GIT_EMODIFIED;
+		else
+			rc = git_reference_delete(ref);
+	} else if (git_oid_equal(old, &zero_oid))
+		rc = git_reference_create(&ref, repo, name, new, 0, "push");
+	else
+		rc = git_reference_create_matching(&ref, repo, name, new, 1,
+		    old, "push");
+	git_reference_free(ref);
+	return rc;
+}
+
+static void
+report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
+    const char *unpack_err, int band)
+{
+	struct ag_pkt_writer *rw = w;
+	size_t i;
+
+	if (!(req->caps & (AG_RCAP_REPORT_STATUS | AG_RCAP_REPORT_STATUS_V2)))
+		return;
+	if (band) {
+		/* The report is itself pkt-lines, carried on band 1. */
+		char line[AG_PKT_DATA_MAX];
+		int n;
+
+		n = snprintf(line, sizeof line, "%04zxunpack %s\n",
+		    strlen(unpack_err ? unpack_err : "ok") + 12,
+		    unpack_err ? unpack_err : "ok");
+		ag_pkt_band(w, 1, line, (size_t)n);
+		for (i = 0; i < req->n; i++) {
+			const struct ag_receive_cmd *c = &req->cmds[i];
+			const char *e = c->error;
+
+			if (unpack_err != NULL && e == NULL)
+				e = "unpacker error";
+			if (e == NULL)
+				n = snprintf(line, sizeof line, "%04zxok %s\n",
+				    strlen(c->ref) + 8, c->ref);
+			else
+				n = snprintf(line, sizeof line,
+				    "%04zxng %s %s\n",
+				    strlen(c->ref) + strlen(e) + 9, c->ref, e);
+			if (n > 0 && (size_t)n < sizeof line)
+				ag_pkt_band(w, 1, line, (size_t)n);
+		}
+		ag_pkt_band(w, 1, "0000", 4);
+		ag_pkt_flush(w);
+		return;
+	}
+	ag_pkt_printf(rw, "unpack %s\n", unpack_err ? unpack_err : "ok");
+	for (i = 0; i < req->n; i++) {
+		const struct ag_receive_cmd *c = &req->cmds[i];
+		const char *e = c->error;
+
+		if (unpack_err != NULL && e == NULL)
+			e = "unpacker error";
+		if (e == NULL)
+			ag_pkt_printf(rw, "ok %s\n", c->ref);
+		else
+			ag_pkt_printf(rw, "ng %s %s\n", c->ref, e);
+	}
+	ag_pkt_flush(rw);
+}
+
+int
+ag_receive_pack(git_repository *repo, struct ag_io *io,
+    const struct ag_receive_opts *o, size_t *updated, struct ag_err *err)
+{
+	struct ag_pkt_reader *r = NULL;
+	struct ag_pkt_writer *w = NULL;
+	struct ag_receive_req req;
+	struct ag_receive_ctx ctx;
+	struct quarantine q;
+	git_repository *qrepo = NULL;
+	git_odb *odb = NULL, *qodb = NULL;
+	struct ag_err perr = { 0, "" };
+	size_t i, done = 0, accepted;
+	int rc = -1, need_pack = 0, locked = 0, band;
+
+	*updated = 0;
+	memset(&req, 0, sizeof req);
+	memset(&q, 0, sizeof q);
+	if ((r = malloc(sizeof *r)) == NULL || (w = malloc(sizeof *w)) == NULL) {
+		free(r);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	ag_pkt_reader_init(r, io, 0);
+	ag_pkt_writer_init(w, io);
+	if ((rc = ag_receive_parse(&req, r, err)) < 0) {
+		ag_pkt_printf(w, "ERR %s\n", err->msg);
+		ag_pkt_push(w);
+		goto out;
+	}
+	if (req.n == 0) {	/* no commands: git's "0000" probe */
+		rc = 0;
+		goto out;
+	}
+	band = (req.caps & AG_RCAP_SIDE_BAND_64K) != 0;
+	ctx.w = w;
+	ctx.band = band;
+	for (i = 0; i < req.n; i++)
+		if (!git_oid_equal(&req.cmds[i].new_oid, &zero_oid))
+			need_pack = 1;
+	if (git_repository_odb(&odb, repo) < 0) {
+		rc = ag_err_git(err, "opening odb");
+		goto out;
+	}
+	if (need_pack &&
+	    index_pack(&q, repo, odb, r, o, &perr) < 0) {
+		/* The whole push fails; nothing was written outside q. */
+		report(w, &req, perr.msg, band);
+		ag_pkt_push(w);
+		ag_err_set(err, perr.code, "%s", perr.msg);
+		rc = 0;
+		goto out;
+	}
+	/* A repository that sees the quarantined objects too. */
+	if (git_repository_open_bare(&qrepo, git_repository_path(repo)) < 0 ||
+	    git_repository_odb(&qodb, qrepo) < 0 ||
+	    (q.made && git_odb_add_disk_alternate(qodb, q.dir) < 0)) {
+		rc = ag_err_git(err, "opening quarantine");
+		goto out;
+	}
+	if (check_quarantine(&q, qrepo, &perr) < 0) {
+		report(w, &req, perr.msg, band);
+		ag_pkt_push(w);
+		ag_err_set(err, perr.code, "%s", perr.msg);
+		rc = 0;
+		goto out;
+	}
+	if (o->ref_lock != NULL) {
+		pthread_mutex_lock(o->ref_lock);
+		locked = 1;
+	}
+	check_commands(qrepo, &req, o);
+	if (o->check != NULL)
+		o->check(o->check_arg, qrepo, &req, &ctx);
+	accepted = 0;
+	for (i = 0; i < req.n; i++)
+		if (req.cmds[i].error == NULL)
+			accepted++;
+	if ((req.caps & AG_RCAP_ATOMIC) && accepted != req.n) {
+		for (i = 0; i < req.n; i++)
+			ag_receive_refuse(&req.cmds[i], "atomic push failure");
+		accepted = 0;
+	}
+	if (accepted > 0 && migrate(&q, repo, &perr) < 0) {
+		for (i = 0; i < req.n; i++)
+			ag_receive_refuse(&req.cmds[i], "%s", perr.msg);
+		accepted = 0;
+	}
+	if (accepted > 0)
+		git_odb_refresh(odb);
+	for (i = 0; i < req.n && accepted > 0; i++) {
+		struct ag_receive_cmd *c = &req.cmds[i];
+
+		if (c->error != NULL)
+			continue;
+		if (move_ref(repo, &c->old_oid, &c->new_oid, c->ref) < 0) {
+			const git_error *ge = git_error_last();
+
+			ag_receive_refuse(c, "failed to update ref: %s",
+			    ge && ge->message ? ge->message : "unknown");
+			git_error_clear();
+			if (req.caps & AG_RCAP_ATOMIC) {
+				/* Put back what already moved. */
+				size_t j;
+
+				for (j = 0; j < i; j++) {
+					struct ag_receive_cmd *b = &req.cmds[j];
+
+					move_ref(repo, &b->new_oid, &b->old_oid,
+					    b->ref);
+					ag_receive_refuse(b,
+					    "atomic push failure");
+				}
+				done = 0;
+				break;
+			}
+			continue;
+		}
+		done++;
+	}
+	if (locked) {
+		pthread_mutex_unlock(o->ref_lock);
+		locked = 0;
+	}
+	*updated = done;
+	report(w, &req, NULL, band);
+	if (ag_pkt_push(w) < 0) {
+		rc = ag_err_set(err, AG_EIO, "client went away");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (locked)
+		pthread_mutex_unlock(o->ref_lock);
+	git_odb_free(qodb);
+	git_repository_free(qrepo);
+	git_odb_free(odb);
+	if (q.made)
+		rmtree(q.dir);
+	ag_receive_req_free(&req);
+	free(r);
+	free(w);
+	return rc;
+}

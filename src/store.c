@@ -1,0 +1,231 @@
+/* The LMDB index: one environment, named sub-databases, small records. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "auger/store.h"
+
+static const char *dbnames[] = {
+	"envs", "releases", "artifacts", "artifacts_by_sha", "commits",
+	"tokens", "keys", "meta"
+};
+#define NDB (sizeof dbnames / sizeof dbnames[0])
+
+struct ag_store {
+	MDB_env	*env;
+	MDB_dbi	 dbi[NDB];
+};
+
+static int
+lmdb_err(struct ag_err *err, int rc, const char *what)
+{
+	return ag_err_set(err, AG_ESTORE, "%s: %s", what, mdb_strerror(rc));
+}
+
+static int
+dbi_of(struct ag_store *st, const char *db, MDB_dbi *out, struct ag_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < NDB; i++)
+		if (strcmp(dbnames[i], db) == 0) {
+			*out = st->dbi[i];
+			return 0;
+		}
+	return ag_err_set(err, AG_EINTERNAL, "no database \"%s\"", db);
+}
+
+int
+ag_store_open(struct ag_store **out, const char *dir, struct ag_err *err)
+{
+	struct ag_store *st;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return ag_err_set(err, AG_EIO, "mkdir %s: %s", dir,
+		    strerror(errno));
+	if ((st = calloc(1, sizeof *st)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if ((rc = mdb_env_create(&st->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->env, 16)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)8 << 30)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(st->env, 256)) != 0 ||
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
+		lmdb_err(err, rc, "opening the index");
+		goto fail;
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		lmdb_err(err, rc, "opening the index");
+		goto fail;
+	}
+	for (i = 0; i < NDB; i++)
+		if ((rc = mdb_dbi_open(txn, dbnames[i], MDB_CREATE,
+		    &st->dbi[i])) != 0) {
+			lmdb_err(err, rc, "opening the index");
+			goto fail;
+		}
+	k.mv_data = "schema";
+	k.mv_size = 6;
+	v.mv_data = AG_STORE_SCHEMA;
+	v.mv_size = strlen(AG_STORE_SCHEMA);
+	rc = mdb_put(txn, st->dbi[NDB - 1], &k, &v, MDB_NOOVERWRITE);
+	if (rc != 0 && rc != MDB_KEYEXIST) {
+		lmdb_err(err, rc, "writing the schema version");
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		txn = NULL;
+		lmdb_err(err, rc, "opening the index");
+		goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st);
+	return AG_ESTORE;
+}
+
+void
+ag_store_close(struct ag_store *st)
+{
+	if (st == NULL)
+		return;
+	mdb_env_close(st->env);
+	free(st);
+}
+
+int
+ag_store_put(struct ag_store *st, const char *db, const void *key,
+    size_t klen, const char *val, size_t vlen, int noreplace,
+    struct ag_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc;
+
+	if (dbi_of(st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return lmdb_err(err, rc, "index write");
+	rc = mdb_put(txn, dbi, &k, &v, noreplace ? MDB_NOOVERWRITE : 0);
+	if (rc == MDB_KEYEXIST) {
+		mdb_txn_abort(txn);
+		return ag_err_set(err, AG_ECONFLICT, "already exists");
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(err, rc, "index write");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err(err, rc, "index commit");
+	return 0;
+}
+
+int
+ag_store_get(struct ag_store *st, const char *db, const void *key,
+    size_t klen, char **val, size_t *vlen, struct ag_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key }, v;
+	int rc;
+
+	*val = NULL;
+	if (dbi_of(st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return lmdb_err(err, rc, "index read");
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return ag_err_set(err, AG_ENOTFOUND, "not found");
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(err, rc, "index read");
+	}
+	if ((*val = malloc(v.mv_size + 1)) == NULL) {
+		mdb_txn_abort(txn);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	memcpy(*val, v.mv_data, v.mv_size);
+	(*val)[v.mv_size] = '\0';
+	if (vlen != NULL)
+		*vlen = v.mv_size;
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+int
+ag_store_del(struct ag_store *st, const char *db, const void *key,
+    size_t klen, struct ag_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key };
+	int rc;
+
+	if (dbi_of(st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return lmdb_err(err, rc, "index write");
+	rc = mdb_del(txn, dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return ag_err_set(err, AG_ENOTFOUND, "not found");
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(err, rc, "index delete");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err(err, rc, "index commit");
+	return 0;
+}
+
+int
+ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
+    size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi = 0;
+	MDB_val k = { plen, (void *)prefix }, v;
+	int rc, r = 0;
+
+	if (dbi_of(st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return lmdb_err(err, rc, "index read");
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(err, rc, "index read");
+	}
+	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
+		    v.mv_size)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(err, rc, "index scan");
+	return r < 0 ? r : 0;
+}
