@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "repostate.h"
+#include "ssh.h"
 #include "worker.h"
 
 struct apijob {
@@ -155,18 +156,20 @@ name_ok(const char *s)
 	return strcmp(s, "admin") != 0;
 }
 
-struct token_find {
+/* Finds a token or key record by name; optionally lists them all. */
+struct cred_find {
 	const char	*name;
-	unsigned char	 key[32];
+	char		 key[128];
+	size_t		 klen;
 	int		 found;
 	json_t		*list;
 };
 
 static int
-token_each(void *arg, const void *key, size_t klen, const char *val,
+cred_each(void *arg, const void *key, size_t klen, const char *val,
     size_t vlen)
 {
-	struct token_find *f = arg;
+	struct cred_find *f = arg;
 	json_t *j = json_loadb(val, vlen, 0, NULL);
 	const char *n;
 
@@ -174,8 +177,9 @@ token_each(void *arg, const void *key, size_t klen, const char *val,
 		return 0;
 	n = json_string_value(json_object_get(j, "name"));
 	if (f->name != NULL && n != NULL && strcmp(n, f->name) == 0 &&
-	    klen == 32) {
-		memcpy(f->key, key, 32);
+	    klen <= sizeof f->key) {
+		memcpy(f->key, key, klen);
+		f->klen = klen;
 		f->found = 1;
 	}
 	if (f->list != NULL)
@@ -184,17 +188,89 @@ token_each(void *arg, const void *key, size_t klen, const char *val,
 	return 0;
 }
 
+/*
+ * Reads {name, role, envs} of a new token or key into a fresh record;
+ * NULL (with the reply set) if anything is wrong.
+ */
+static json_t *
+grant_parse(struct apijob *a, json_t *j, const char *db)
+{
+	struct cred_find f = { 0 };
+	const char *name, *role;
+	json_t *envs, *e;
+	enum role r;
+	size_t i;
+
+	name = json_string_value(json_object_get(j, "name"));
+	role = json_string_value(json_object_get(j, "role"));
+	envs = json_object_get(j, "envs");
+	if (name == NULL || !name_ok(name)) {
+		fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
+		    "(and not \"admin\")");
+		return NULL;
+	}
+	if (role == NULL || auth_role_parse(&r, role) < 0) {
+		fail(a, 400, "\"role\" must be admin, deploy or read");
+		return NULL;
+	}
+	if (envs != NULL && (!json_is_array(envs) ||
+	    json_array_size(envs) > AUTH_MAX_ENVS)) {
+		fail(a, 400, "\"envs\" must be an array of at most %d env "
+		    "names, or [\"*\"]", AUTH_MAX_ENVS);
+		return NULL;
+	}
+	json_array_foreach(envs, i, e) {
+		if (!json_is_string(e) || json_string_length(e) == 0 ||
+		    json_string_length(e) > 63) {
+			fail(a, 400, "\"envs\" entries must be env names");
+			return NULL;
+		}
+	}
+	f.name = name;
+	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);
+	if (f.found) {
+		fail(a, 409, "a %s named \"%s\" exists",
+		    strcmp(db, "keys") == 0 ? "key" : "token", name);
+		return NULL;
+	}
+	return json_pack("{s:s,s:s,s:O,s:I}", "name", name, "role", role,
+	    "envs", envs != NULL && json_array_size(envs) > 0 ? envs :
+	    json_pack("[s]", "*"), "created", (json_int_t)time(NULL));
+}
+
+/* Stores rec under key in db; on success the reply is rec (stolen). */
+static void
+grant_store(struct apijob *a, const char *db, const void *key, size_t klen,
+    json_t *rec, const char *secret)
+{
+	struct ag_err err = { 0, "" };
+	char *s = json_dumps(rec, JSON_COMPACT);
+
+	if (s == NULL || ag_store_put(augerd.store, db, key, klen, s,
+	    strlen(s), 1, &err) < 0) {
+		free(s);
+		json_decref(rec);
+		fail(a, err.code == AG_ECONFLICT ? 409 : 500, "storing: %s",
+		    err.code == AG_ECONFLICT ? "this key is registered "
+		    "already" : err.msg);
+		return;
+	}
+	free(s);
+	log_info("%s %s (%s) created by %s", strcmp(db, "keys") == 0 ?
+	    "key" : "token", json_string_value(json_object_get(rec, "name")),
+	    json_string_value(json_object_get(rec, "role")), a->cred.name);
+	if (secret != NULL)
+		json_object_set_new(rec, "token", json_string(secret));
+	a->status = 201;
+	a->out = rec;
+}
+
 static void
 tokens_create(struct apijob *a, const char *arg)
 {
-	struct ag_err err = { 0, "" };
-	struct token_find f = { 0 };
 	unsigned char h[32];
-	const char *name, *role;
-	char token[65], *rec;
-	json_t *j, *envs, *e, *out;
-	enum role r;
-	size_t i;
+	char token[65];
+	json_t *j, *rec;
 
 	(void)arg;
 	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
@@ -203,106 +279,119 @@ tokens_create(struct apijob *a, const char *arg)
 	}
 	if ((j = body_json(a)) == NULL)
 		return;
-	name = json_string_value(json_object_get(j, "name"));
-	role = json_string_value(json_object_get(j, "role"));
-	envs = json_object_get(j, "envs");
-	if (name == NULL || !name_ok(name)) {
-		fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
-		    "(and not \"admin\")");
-		goto out;
-	}
-	if (role == NULL || auth_role_parse(&r, role) < 0) {
-		fail(a, 400, "\"role\" must be admin, deploy or read");
-		goto out;
-	}
-	if (envs == NULL)
-		envs = json_pack("[s]", "*");
-	else if (!json_is_array(envs) || json_array_size(envs) >
-	    AUTH_MAX_ENVS) {
-		fail(a, 400, "\"envs\" must be an array of at most %d env "
-		    "names, or [\"*\"]", AUTH_MAX_ENVS);
-		goto out;
-	} else
-		json_incref(envs);
-	json_array_foreach(envs, i, e) {
-		if (!json_is_string(e) || json_string_length(e) == 0 ||
-		    json_string_length(e) > 63) {
-			json_decref(envs);
-			fail(a, 400, "\"envs\" entries must be env names");
-			goto out;
+	if ((rec = grant_parse(a, j, "tokens")) != NULL) {
+		if (auth_new_token(token) < 0) {
+			json_decref(rec);
+			fail(a, 500, "no randomness");
+		} else {
+			auth_hash(h, token);
+			grant_store(a, "tokens", h, 32, rec, token);
 		}
 	}
-	f.name = name;
-	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
-	if (f.found) {
-		json_decref(envs);
-		fail(a, 409, "a token named \"%s\" exists", name);
-		goto out;
-	}
-	if (auth_new_token(token) < 0) {
-		json_decref(envs);
-		fail(a, 500, "no randomness");
-		goto out;
-	}
-	auth_hash(h, token);
-	out = json_pack("{s:s,s:s,s:o,s:I}", "name", name, "role", role,
-	    "envs", envs, "created", (json_int_t)time(NULL));
-	rec = json_dumps(out, JSON_COMPACT);
-	if (rec == NULL || ag_store_put(augerd.store, "tokens", h, 32, rec,
-	    strlen(rec), 1, &err) < 0) {
-		free(rec);
-		json_decref(out);
-		fail(a, 500, "storing the token: %s", err.msg);
-		goto out;
-	}
-	free(rec);
-	log_info("token %s (%s) created by %s", name, role, a->cred.name);
-	json_object_set_new(out, "token", json_string(token));
-	a->status = 201;
-	a->out = out;
-out:
 	json_decref(j);
+}
+
+static void
+keys_create(struct apijob *a, const char *arg)
+{
+	const char *pub;
+	char fp[128], norm[16384];
+	json_t *j, *rec;
+
+	(void)arg;
+	if (!auth_allow(&a->cred, OP_ADMIN, "keys")) {
+		fail(a, 403, "managing keys needs an admin credential");
+		return;
+	}
+	if ((j = body_json(a)) == NULL)
+		return;
+	pub = json_string_value(json_object_get(j, "publicKey"));
+	if (pub == NULL || ssh_key_parse(pub, fp, sizeof fp, norm,
+	    sizeof norm) < 0)
+		fail(a, 400, "\"publicKey\" must be an OpenSSH public key line "
+		    "(ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa)");
+	else if ((rec = grant_parse(a, j, "keys")) != NULL) {
+		json_object_set_new(rec, "publicKey", json_string(norm));
+		json_object_set_new(rec, "fingerprint", json_string(fp));
+		grant_store(a, "keys", fp, strlen(fp), rec, NULL);
+	}
+	json_decref(j);
+}
+
+static void
+creds_list(struct apijob *a, const char *db)
+{
+	struct cred_find f = { 0 };
+
+	if (!auth_allow(&a->cred, OP_ADMIN, db)) {
+		fail(a, 403, "listing %s needs an admin credential", db);
+		return;
+	}
+	f.list = json_array();
+	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);
+	a->status = 200;
+	a->out = json_pack("{s:o}", db, f.list);
+}
+
+static void
+creds_delete(struct apijob *a, const char *db, const char *name)
+{
+	struct cred_find f = { 0 };
+	struct ag_err err = { 0, "" };
+
+	if (!auth_allow(&a->cred, OP_ADMIN, db)) {
+		fail(a, 403, "revoking %s needs an admin credential", db);
+		return;
+	}
+	f.name = name;
+	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);
+	if (!f.found) {
+		fail(a, 404, "no %s named \"%s\"", strcmp(db, "keys") == 0 ?
+		    "key" : "token", name);
+		return;
+	}
+	if (ag_store_del(augerd.store, db, f.key, f.klen, &err) < 0) {
+		fail(a, 500, "%s", err.msg);
+		return;
+	}
+	log_info("%s %s revoked by %s", db, name, a->cred.name);
+	a->status = 200;
+	a->out = json_pack("{s:s,s:b}", "name", name, "revoked", 1);
 }
 
 static void
 tokens_list(struct apijob *a, const char *arg)
 {
-	struct token_find f = { 0 };
-
 	(void)arg;
-	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
-		fail(a, 403, "listing tokens needs an admin credential");
-		return;
-	}
-	f.list = json_array();
-	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
-	a->status = 200;
-	a->out = json_pack("{s:o}", "tokens", f.list);
+	creds_list(a, "tokens");
+}
+
+static void
+keys_list(struct apijob *a, const char *arg)
+{
+	(void)arg;
+	creds_list(a, "keys");
 }
 
 static void
 tokens_delete(struct apijob *a, const char *name)
 {
-	struct token_find f = { 0 };
-	struct ag_err err = { 0, "" };
+	creds_delete(a, "tokens", name);
+}
 
-	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
-		fail(a, 403, "revoking tokens needs an admin credential");
-		return;
-	}
-	f.name = name;
-	ag_store_scan(augerd.store, "tokens", NULL, 0, token_each, &f, NULL);
-	if (!f.found) {
-		fail(a, 404, "no token named \"%s\"", name);
-		return;
-	}
-	if (ag_store_del(augerd.store, "tokens", f.key, 32, &err) < 0) {
-		fail(a, 500, "%s", err.msg);
-		return;
-	}
-	log_info("token %s revoked by %s", name, a->cred.name);
+static void
+keys_delete(struct apijob *a, const char *name)
+{
+	creds_delete(a, "keys", name);
+}
+
+static void
+ssh_info(struct apijob *a, const char *arg)
+{
+	(void)arg;
 	a->status = 200;
-	a->out = json_pack("{s:s,s:b}", "name", name, "revoked", 1);
+	a->out = json_pack("{s:s?,s:o}", "address", augerd.ssh_addr[0] ?
+	    augerd.ssh_addr : NULL, "hostKeys", ssh_host_keys());
 }
 
 /* The route table: method, path (a trailing '*' takes one argument). */
@@ -316,6 +405,10 @@ static const struct route {
 	{ EVHTTP_REQ_GET, "/api/tokens", tokens_list },
 	{ EVHTTP_REQ_POST, "/api/tokens", tokens_create },
 	{ EVHTTP_REQ_DELETE, "/api/tokens/*", tokens_delete },
+	{ EVHTTP_REQ_GET, "/api/keys", keys_list },
+	{ EVHTTP_REQ_POST, "/api/keys", keys_create },
+	{ EVHTTP_REQ_DELETE, "/api/keys/*", keys_delete },
+	{ EVHTTP_REQ_GET, "/api/ssh", ssh_info },
 };
 
 static const struct route *

@@ -20,6 +20,7 @@ struct augerd {
 	char			 data[4096];	/* --data */
 	char			 repos[4200];	/* DATA/repos */
 	char			 public_url[1024];
+	char			 ssh_addr[256];	/* bound SSH address, or "" */
 	struct event_base	*base;
 	struct ag_store		*store;
 	unsigned char		 admin_hash[32];	/* sha256(admin token) */

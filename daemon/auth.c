@@ -1,5 +1,6 @@
 /* Credentials (tokens hashed with SHA-256 in LMDB) and access decisions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/util.h>
@@ -53,33 +54,20 @@ auth_role_parse(enum role *r, const char *s)
 	return 0;
 }
 
-int
-auth_token(struct cred *c, const char *token)
+/* Fills c from a stored token or key record (JSON); frees val. */
+static int
+cred_from_record(struct cred *c, char *val)
 {
-	unsigned char h[32];
 	json_t *j, *envs, *e;
-	char *val = NULL;
-	size_t i;
 	enum role role;
+	size_t i;
 
-	memset(c, 0, sizeof *c);
-	if (token == NULL || *token == '\0' || strlen(token) > 256)
-		return -1;
-	auth_hash(h, token);
-	if (CRYPTO_memcmp(h, augerd.admin_hash, 32) == 0) {
-		snprintf(c->name, sizeof c->name, "admin");
-		c->role = ROLE_ADMIN;
-		c->all_envs = 1;
-		return 0;
-	}
-	/* The key is the hash: the lookup itself compares no secret. */
-	if (ag_store_get(augerd.store, "tokens", h, 32, &val, NULL, NULL) < 0)
-		return -1;
 	j = json_loads(val, 0, NULL);
 	free(val);
 	if (j == NULL)
 		return -1;
 	if (!json_is_string(json_object_get(j, "name")) ||
+	    !json_is_string(json_object_get(j, "role")) ||
 	    auth_role_parse(&role, json_string_value(json_object_get(j,
 	    "role"))) < 0) {
 		json_decref(j);
@@ -102,6 +90,40 @@ auth_token(struct cred *c, const char *token)
 	}
 	json_decref(j);
 	return 0;
+}
+
+int
+auth_token(struct cred *c, const char *token)
+{
+	unsigned char h[32];
+	char *val = NULL;
+
+	memset(c, 0, sizeof *c);
+	if (token == NULL || *token == '\0' || strlen(token) > 256)
+		return -1;
+	auth_hash(h, token);
+	if (CRYPTO_memcmp(h, augerd.admin_hash, 32) == 0) {
+		snprintf(c->name, sizeof c->name, "admin");
+		c->role = ROLE_ADMIN;
+		c->all_envs = 1;
+		return 0;
+	}
+	/* The key is the hash: the lookup itself compares no secret. */
+	if (ag_store_get(augerd.store, "tokens", h, 32, &val, NULL, NULL) < 0)
+		return -1;
+	return cred_from_record(c, val);
+}
+
+int
+auth_key(struct cred *c, const char *fingerprint)
+{
+	char *val = NULL;
+
+	memset(c, 0, sizeof *c);
+	if (ag_store_get(augerd.store, "keys", fingerprint,
+	    strlen(fingerprint), &val, NULL, NULL) < 0)
+		return -1;
+	return cred_from_record(c, val);
 }
 
 static int

@@ -36,6 +36,8 @@ enum op {
  */
 int		 auth_header(struct cred *c, const char *header);
 int		 auth_token(struct cred *c, const char *token);
+/* Resolves an SSH key by its SHA256 fingerprint. */
+int		 auth_key(struct cred *c, const char *fingerprint);
 /* Decides and logs one line: who, what, allowed or denied. */
 int		 auth_allow(const struct cred *c, enum op op, const char *repo);
 const char	*auth_role_name(enum role r);

@@ -473,17 +473,9 @@ gitjob_run(struct job *job, struct worker *w)
 		};
 
 		ag_receive_pack(repo, &io, &o, &g->updated, &g->err);
-		if (g->updated > 0) {
-			struct adv *fresh = NULL;
-			struct ag_err e2 = { 0, "" };
-
-			/* Refresh before the reply ends (DESIGN.md). */
-			repostate_bump(st);
-			repo = worker_repo(w, g->name, repostate_gen(st));
-			if (repo != NULL &&
-			    repostate_refresh(st, repo, &fresh, &e2) == 0)
-				adv_unref(fresh);
-		}
+		/* Refresh before the reply ends (DESIGN.md). */
+		if (g->updated > 0)
+			repostate_moved(st, repo);
 	}
 	free(inflated);
 	adv_unref(adv);

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "repostate.h"
+#include "ssh.h"
 #include "worker.h"
 
 struct augerd augerd;
@@ -42,7 +43,9 @@ usage(FILE *f)
 "  --workers N         worker threads for packs and API calls (default:\n"
 "                      the number of cores)\n"
 "  --max-push BYTES    largest accepted push (default %lu)\n"
-"  --ssh off           SSH is not served by this version; only \"off\"\n"
+"  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
+"                      free port, written to DIR/ssh.addr); host keys live\n"
+"                      in DIR/ssh/\n"
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20));
 }
@@ -161,7 +164,7 @@ main(int argc, char **argv)
 	};
 	struct ag_err err = { 0, "" };
 	const char *data = "./data", *listen = "127.0.0.1:8080";
-	const char *public_url = NULL;
+	const char *public_url = NULL, *ssh_listen = "127.0.0.1:2222";
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, rc = 1;
@@ -188,13 +191,7 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 's':
-			if (strcmp(optarg, "off") != 0) {
-				fprintf(stderr, "augerd: this version serves "
-				    "no SSH; use --ssh off\n");
-				return 2;
-			}
-			break;
+		case 's': ssh_listen = optarg; break;
 		case 'D': log_set_debug(1); break;
 		case 'V': printf("augerd %s\n", AG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -258,6 +255,19 @@ main(int argc, char **argv)
 	snprintf(line, sizeof line, "%s\n", bound);
 	if (write_file(path, line, 0644) < 0)
 		log_warn("cannot write %s", path);
+	if (strcmp(ssh_listen, "off") != 0) {
+		snprintf(path, sizeof path, "%s/ssh", augerd.data);
+		if (ssh_start(ssh_listen, path, augerd.ssh_addr,
+		    sizeof augerd.ssh_addr) < 0) {
+			log_warn("cannot serve SSH on %s", ssh_listen);
+			goto out;
+		}
+		snprintf(path, sizeof path, "%s/ssh.addr", augerd.data);
+		snprintf(line, sizeof line, "%s\n", augerd.ssh_addr);
+		if (write_file(path, line, 0644) < 0)
+			log_warn("cannot write %s", path);
+		log_info("listening on ssh://git@%s", augerd.ssh_addr);
+	}
 	log_info("augerd %s: data %s, %d workers", AG_VERSION, augerd.data,
 	    augerd.workers);
 	log_info("listening on http://%s (public URL %s)", bound,
@@ -270,6 +280,7 @@ main(int argc, char **argv)
 	log_info("stopping");
 	rc = 0;
 out:
+	ssh_stop();
 	worker_stop();
 	http_stop();
 	if (sig_term)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auger/pkt.h"
 #include "repostate.h"
 
 #define REPOSTATE_BUCKETS 1024
@@ -105,6 +106,17 @@ repostate_adv(struct repostate *s)
 	return a;
 }
 
+/* The offset past the "# service=..." packet and its flush. */
+static size_t
+skip_service(const char *p, size_t len)
+{
+	int n;
+
+	if (len < 8 || (n = ag_pkt_parse_len(p)) < 4 || (size_t)n + 4 > len)
+		return 0;
+	return (size_t)n + 4;
+}
+
 int
 repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
     struct ag_err *err)
@@ -125,6 +137,8 @@ repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
 		adv_unref(a);
 		return err ? err->code : AG_EINTERNAL;
 	}
+	a->upload_raw = skip_service(a->upload, a->upload_len);
+	a->receive_raw = skip_service(a->receive, a->receive_len);
 	pthread_mutex_lock(&s->mu);
 	if (s->gen == gen) {
 		adv_unref(s->adv);
@@ -141,6 +155,16 @@ repostate_bump(struct repostate *s)
 	pthread_mutex_lock(&s->mu);
 	s->gen++;
 	pthread_mutex_unlock(&s->mu);
+}
+
+void
+repostate_moved(struct repostate *s, git_repository *repo)
+{
+	struct adv *fresh = NULL;
+
+	repostate_bump(s);
+	if (repostate_refresh(s, repo, &fresh, NULL) == 0)
+		adv_unref(fresh);
 }
 
 void

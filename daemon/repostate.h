@@ -22,6 +22,8 @@ struct adv {
 	size_t		 upload_len;
 	char		*receive;
 	size_t		 receive_len;
+	size_t		 upload_raw;	/* offset past "# service" (SSH) */
+	size_t		 receive_raw;
 };
 
 struct repostate {
@@ -45,6 +47,11 @@ int		 repostate_refresh(struct repostate *s, git_repository *repo,
 		    struct adv **out, struct ag_err *err);
 /* Marks the refs changed. */
 void		 repostate_bump(struct repostate *s);
+/*
+ * After refs moved through repo: bumps the generation and rebuilds the
+ * advertisement, so a clone that starts after this sees the new refs.
+ */
+void		 repostate_moved(struct repostate *s, git_repository *repo);
 struct adv	*adv_ref(struct adv *a);
 void		 adv_unref(struct adv *a);
 void		 repostate_free_all(void);

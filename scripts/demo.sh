@@ -1,0 +1,84 @@
+#!/bin/sh
+# make run: a demo augerd on loopback with its data in ./data, a demo
+# repository holding sample manifests, and how to clone it.
+set -eu
+cd "$(dirname "$0")/.."
+DATA=${AUGER_DATA:-./data}
+ADDR=${AUGER_HTTP:-127.0.0.1:8080}
+mkdir -p "$DATA"
+rm -f "$DATA/http.addr"
+
+./bin/augerd --data "$DATA" --http "$ADDR" --ssh "${AUGER_SSH:-127.0.0.1:2222}" &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null' INT TERM EXIT
+i=0
+while [ ! -s "$DATA/http.addr" ]; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 $PID 2>/dev/null; then
+		echo "demo: augerd did not start (is $ADDR in use?)" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+URL="http://$(cat "$DATA/http.addr")"
+TOKEN=$(cat "$DATA/admin.token")
+export AUGER_URL="$URL" AUGER_TOKEN="$TOKEN"
+
+if ! ./bin/auger repo list | grep -q '^demo '; then
+	./bin/auger repo create demo >/dev/null
+	W=$(mktemp -d)
+	mkdir -p "$W/web"
+	cat >"$W/web/deployment.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          ports: [{containerPort: 80}]
+YAML
+	cat >"$W/web/service.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+YAML
+	git -C "$W" init -q -b main
+	git -C "$W" add .
+	git -C "$W" -c user.name=auger -c user.email=demo@auger.invalid \
+	    commit -qm "demo manifests"
+	git -C "$W" -c http.extraHeader="Authorization: Bearer $TOKEN" \
+	    push -q "$URL/demo.git" main
+	rm -rf "$W"
+fi
+
+cat <<MSG
+
+augerd is running on $URL (data in $DATA). Try:
+
+  git -c http.extraHeader="Authorization: Bearer \$(cat $DATA/admin.token)" \\
+      clone $URL/demo.git
+
+  or with the token as the password of any user:
+  git clone http://x:\$(cat $DATA/admin.token)@${URL#http://}/demo.git
+
+  export AUGER_URL=$URL AUGER_TOKEN=\$(cat $DATA/admin.token)
+  ./bin/auger repo list
+
+Press Ctrl-C to stop.
+MSG
+wait $PID
