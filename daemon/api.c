@@ -99,8 +99,8 @@ repos_list(struct apijob *a, const char *arg)
 	}
 	arr = json_array();
 	for (i = 0; i < n; i++) {
-		if (auth_allow(&a->cred, OP_FETCH, names[i]) ||
-		    a->cred.role != ROLE_READ)
+		/* List what the credential can fetch; no log line each. */
+		if (ag_access_allowed(&a->cred.g, AG_OP_FETCH, names[i]))
 			json_array_append_new(arr, repo_json(names[i]));
 		free(names[i]);
 	}
@@ -117,7 +117,7 @@ repos_create(struct apijob *a, const char *arg)
 	json_t *j;
 
 	(void)arg;
-	if (!auth_allow(&a->cred, OP_ADMIN, "repos")) {
+	if (!auth_allow(&a->cred, AG_OP_ADMIN, "repos")) {
 		fail(a, 403, "creating repositories needs an admin credential");
 		return;
 	}
@@ -198,7 +198,7 @@ grant_parse(struct apijob *a, json_t *j, const char *db)
 	struct cred_find f = { 0 };
 	const char *name, *role;
 	json_t *envs, *e;
-	enum role r;
+	enum ag_role r;
 	size_t i;
 
 	name = json_string_value(json_object_get(j, "name"));
@@ -273,7 +273,7 @@ tokens_create(struct apijob *a, const char *arg)
 	json_t *j, *rec;
 
 	(void)arg;
-	if (!auth_allow(&a->cred, OP_ADMIN, "tokens")) {
+	if (!auth_allow(&a->cred, AG_OP_ADMIN, "tokens")) {
 		fail(a, 403, "managing tokens needs an admin credential");
 		return;
 	}
@@ -299,7 +299,7 @@ keys_create(struct apijob *a, const char *arg)
 	json_t *j, *rec;
 
 	(void)arg;
-	if (!auth_allow(&a->cred, OP_ADMIN, "keys")) {
+	if (!auth_allow(&a->cred, AG_OP_ADMIN, "keys")) {
 		fail(a, 403, "managing keys needs an admin credential");
 		return;
 	}
@@ -323,7 +323,7 @@ creds_list(struct apijob *a, const char *db)
 {
 	struct cred_find f = { 0 };
 
-	if (!auth_allow(&a->cred, OP_ADMIN, db)) {
+	if (!auth_allow(&a->cred, AG_OP_ADMIN, db)) {
 		fail(a, 403, "listing %s needs an admin credential", db);
 		return;
 	}
@@ -339,7 +339,7 @@ creds_delete(struct apijob *a, const char *db, const char *name)
 	struct cred_find f = { 0 };
 	struct ag_err err = { 0, "" };
 
-	if (!auth_allow(&a->cred, OP_ADMIN, db)) {
+	if (!auth_allow(&a->cred, AG_OP_ADMIN, db)) {
 		fail(a, 403, "revoking %s needs an admin credential", db);
 		return;
 	}

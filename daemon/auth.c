@@ -35,20 +35,20 @@ auth_new_token(char out[65])
 }
 
 const char *
-auth_role_name(enum role r)
+auth_role_name(enum ag_role r)
 {
-	return r == ROLE_ADMIN ? "admin" : r == ROLE_DEPLOY ? "deploy" : "read";
+	return r == AG_ROLE_ADMIN ? "admin" : r == AG_ROLE_DEPLOY ? "deploy" : "read";
 }
 
 int
-auth_role_parse(enum role *r, const char *s)
+auth_role_parse(enum ag_role *r, const char *s)
 {
 	if (strcmp(s, "admin") == 0)
-		*r = ROLE_ADMIN;
+		*r = AG_ROLE_ADMIN;
 	else if (strcmp(s, "deploy") == 0)
-		*r = ROLE_DEPLOY;
+		*r = AG_ROLE_DEPLOY;
 	else if (strcmp(s, "read") == 0)
-		*r = ROLE_READ;
+		*r = AG_ROLE_READ;
 	else
 		return -1;
 	return 0;
@@ -59,7 +59,7 @@ static int
 cred_from_record(struct cred *c, char *val)
 {
 	json_t *j, *envs, *e;
-	enum role role;
+	enum ag_role role;
 	size_t i;
 
 	j = json_loads(val, 0, NULL);
@@ -75,7 +75,7 @@ cred_from_record(struct cred *c, char *val)
 	}
 	snprintf(c->name, sizeof c->name, "%s",
 	    json_string_value(json_object_get(j, "name")));
-	c->role = role;
+	c->g.role = role;
 	envs = json_object_get(j, "envs");
 	json_array_foreach(envs, i, e) {
 		const char *s = json_string_value(e);
@@ -83,10 +83,10 @@ cred_from_record(struct cred *c, char *val)
 		if (s == NULL)
 			continue;
 		if (strcmp(s, "*") == 0)
-			c->all_envs = 1;
-		else if (c->nenvs < AUTH_MAX_ENVS)
-			snprintf(c->envs[c->nenvs++], sizeof c->envs[0], "%s",
-			    s);
+			c->g.all_envs = 1;
+		else if (c->g.nenvs < AUTH_MAX_ENVS)
+			snprintf(c->g.envs[c->g.nenvs++], sizeof c->g.envs[0],
+			    "%s", s);
 	}
 	json_decref(j);
 	return 0;
@@ -104,8 +104,8 @@ auth_token(struct cred *c, const char *token)
 	auth_hash(h, token);
 	if (CRYPTO_memcmp(h, augerd.admin_hash, 32) == 0) {
 		snprintf(c->name, sizeof c->name, "admin");
-		c->role = ROLE_ADMIN;
-		c->all_envs = 1;
+		c->g.role = AG_ROLE_ADMIN;
+		c->g.all_envs = 1;
 		return 0;
 	}
 	/* The key is the hash: the lookup itself compares no secret. */
@@ -184,67 +184,19 @@ auth_header(struct cred *c, const char *h)
 	return -1;
 }
 
-int
-auth_repo_env(char *env, size_t envsz, const char *repo)
-{
-	size_t len = strlen(repo), el;
-	const char *suffix;
-
-	if (strncmp(repo, "gitops-", 7) != 0)
-		return 0;
-	if (len > 12 && strcmp(repo + len - 5, "-apps") == 0)
-		suffix = repo + len - 5;
-	else if (len > 13 && strcmp(repo + len - 6, "-infra") == 0)
-		suffix = repo + len - 6;
-	else
-		return 0;
-	el = (size_t)(suffix - (repo + 7));
-	if (el == 0 || el >= envsz)
-		return 0;
-	memcpy(env, repo + 7, el);
-	env[el] = '\0';
-	return 1;
-}
-
-static int
-has_env(const struct cred *c, const char *env)
-{
-	int i;
-
-	if (c->all_envs)
-		return 1;
-	for (i = 0; i < c->nenvs; i++)
-		if (strcmp(c->envs[i], env) == 0)
-			return 1;
-	return 0;
-}
-
 static const char *
-op_name(enum op op)
+op_name(enum ag_op op)
 {
-	return op == OP_FETCH ? "fetch" : op == OP_PUSH ? "push" : "admin";
+	return op == AG_OP_FETCH ? "fetch" : op == AG_OP_PUSH ? "push" :
+	    "admin";
 }
 
 int
-auth_allow(const struct cred *c, enum op op, const char *repo)
+auth_allow(const struct cred *c, enum ag_op op, const char *repo)
 {
-	char env[64];
-	int gitops = repo != NULL && auth_repo_env(env, sizeof env, repo);
-	int ok;
+	int ok = ag_access_allowed(&c->g, op, repo);
 
-	switch (c->role) {
-	case ROLE_ADMIN:
-		ok = 1;
-		break;
-	case ROLE_DEPLOY:
-		/* App repos, and the gitops repos of its envs. */
-		ok = op != OP_ADMIN && repo != NULL &&
-		    (!gitops || has_env(c, env));
-		break;
-	default:
-		ok = op == OP_FETCH && gitops && has_env(c, env);
-	}
-	log_info("access %s %s %s %s: %s", c->name, auth_role_name(c->role),
+	log_info("access %s %s %s %s: %s", c->name, auth_role_name(c->g.role),
 	    op_name(op), repo ? repo : "-", ok ? "allowed" : "denied");
 	return ok;
 }

@@ -29,6 +29,10 @@ usage(FILE *f)
 "                               create a token (printed once)\n"
 "  token list                   list token names and roles\n"
 "  token revoke NAME            revoke a token at once\n"
+"  key add NAME --role ROLE -f PUBKEY_FILE [--env ENV]...\n"
+"                               register an SSH public key\n"
+"  key list                     list keys, roles and fingerprints\n"
+"  key remove NAME              remove a key at once\n"
 "\n"
 "environment:\n"
 "  AUGER_URL    augerd's base URL (default http://127.0.0.1:8080)\n"
@@ -190,43 +194,69 @@ cmd_repo(int argc, char **argv)
 	return 2;
 }
 
+/* Reads the first line of path (a public key file). */
 static int
-cmd_token(int argc, char **argv)
+read_line(const char *path, char *buf, size_t bufsz)
 {
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	if (fgets(buf, (int)bufsz, f) == NULL)
+		buf[0] = '\0';
+	if (f != stdin)
+		fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/*
+ * token create|list|revoke and key add|list|remove: the same shapes over
+ * /api/tokens and /api/keys.
+ */
+static int
+cmd_cred(int argc, char **argv, int keys)
+{
+	const char *api = keys ? "/api/keys" : "/api/tokens";
+	const char *create = keys ? "add" : "create";
+	const char *remove = keys ? "remove" : "revoke";
 	struct resp r;
 	json_t *j = NULL, *e, *b, *envs;
-	const char *role = NULL;
-	char path[512];
+	const char *role = NULL, *file = NULL;
+	char path[512], pub[16384];
 	size_t i;
 	int k, bad;
 
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
-		if (call(&r, EVHTTP_REQ_GET, "/api/tokens", NULL) < 0 ||
-		    check(&r, &j))
+		if (call(&r, EVHTTP_REQ_GET, api, NULL) < 0 || check(&r, &j))
 			return 1;
-		json_array_foreach(json_object_get(j, "tokens"), i, e) {
+		json_array_foreach(json_object_get(j, keys ? "keys" : "tokens"),
+		    i, e) {
 			char *es = json_dumps(json_object_get(e, "envs"),
 			    JSON_COMPACT);
 
-			printf("%-24s %-8s %s\n",
+			printf("%-24s %-8s %-24s %s\n",
 			    json_string_value(json_object_get(e, "name")),
 			    json_string_value(json_object_get(e, "role")),
-			    es ? es : "");
+			    es ? es : "", keys ? json_string_value(
+			    json_object_get(e, "fingerprint")) : "");
 			free(es);
 		}
 		json_decref(j);
 		return 0;
 	}
-	if (argc == 3 && strcmp(argv[1], "revoke") == 0) {
-		snprintf(path, sizeof path, "/api/tokens/%s", argv[2]);
+	if (argc == 3 && strcmp(argv[1], remove) == 0) {
+		snprintf(path, sizeof path, "%s/%s", api, argv[2]);
 		if (call(&r, EVHTTP_REQ_DELETE, path, NULL) < 0 ||
 		    check(&r, &j))
 			return 1;
-		printf("revoked %s\n", argv[2]);
+		printf("%s %s\n", keys ? "removed" : "revoked", argv[2]);
 		json_decref(j);
 		return 0;
 	}
-	if (argc >= 3 && strcmp(argv[1], "create") == 0) {
+	if (argc >= 3 && strcmp(argv[1], create) == 0) {
 		envs = json_array();
 		for (k = 3; k < argc; k++) {
 			if (strcmp(argv[k], "--role") == 0 && k + 1 < argc)
@@ -234,6 +264,9 @@ cmd_token(int argc, char **argv)
 			else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc)
 				json_array_append_new(envs,
 				    json_string(argv[++k]));
+			else if (keys && strcmp(argv[k], "-f") == 0 &&
+			    k + 1 < argc)
+				file = argv[++k];
 			else {
 				json_decref(envs);
 				fprintf(stderr, "auger: unknown option %s\n",
@@ -241,27 +274,45 @@ cmd_token(int argc, char **argv)
 				return 2;
 			}
 		}
-		if (role == NULL) {
+		if (role == NULL || (keys && file == NULL)) {
 			json_decref(envs);
-			fprintf(stderr, "auger: --role is required\n");
+			fprintf(stderr, "auger: --role%s is required\n",
+			    keys ? " and -f PUBKEY_FILE are" : "");
 			return 2;
+		}
+		if (keys && read_line(file, pub, sizeof pub) < 0) {
+			json_decref(envs);
+			return 1;
 		}
 		if (json_array_size(envs) == 0)
 			json_array_append_new(envs, json_string("*"));
 		b = json_pack("{s:s,s:s,s:o}", "name", argv[2], "role", role,
 		    "envs", envs);
-		bad = call(&r, EVHTTP_REQ_POST, "/api/tokens", b);
+		if (keys)
+			json_object_set_new(b, "publicKey", json_string(pub));
+		bad = call(&r, EVHTTP_REQ_POST, api, b);
 		json_decref(b);
 		if (bad < 0 || check(&r, &j))
 			return 1;
-		printf("%s\n", json_string_value(json_object_get(j, "token")));
-		fprintf(stderr, "token %s (%s) created; it is shown only "
-		    "once\n", argv[2], role);
+		if (keys)
+			printf("added key %s (%s) %s\n", argv[2], role,
+			    json_string_value(json_object_get(j,
+			    "fingerprint")));
+		else {
+			printf("%s\n", json_string_value(json_object_get(j,
+			    "token")));
+			fprintf(stderr, "token %s (%s) created; it is shown "
+			    "only once\n", argv[2], role);
+		}
 		json_decref(j);
 		return 0;
 	}
-	fprintf(stderr, "usage: auger token create NAME --role ROLE "
-	    "[--env ENV]... | list | revoke NAME\n");
+	if (keys)
+		fprintf(stderr, "usage: auger key add NAME --role ROLE -f "
+		    "PUBKEY_FILE [--env ENV]... | list | remove NAME\n");
+	else
+		fprintf(stderr, "usage: auger token create NAME --role ROLE "
+		    "[--env ENV]... | list | revoke NAME\n");
 	return 2;
 }
 
@@ -281,7 +332,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "repo") == 0)
 		return cmd_repo(argc - 1, argv + 1);
 	if (strcmp(argv[1], "token") == 0)
-		return cmd_token(argc - 1, argv + 1);
+		return cmd_cred(argc - 1, argv + 1, 0);
+	if (strcmp(argv[1], "key") == 0)
+		return cmd_cred(argc - 1, argv + 1, 1);
 	fprintf(stderr, "auger: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

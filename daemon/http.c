@@ -468,7 +468,7 @@ gitjob_run(struct job *job, struct worker *w)
 	} else {
 		struct ag_receive_opts o = {
 			.max_pack = augerd.max_push,
-			.allow_force = g->cred.role == ROLE_ADMIN,
+			.allow_force = g->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
 		};
 
@@ -622,7 +622,7 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 		    "dumb protocol is not served)", rest);
 		return;
 	}
-	if (!auth_allow(c, svc == AG_SVC_UPLOAD ? OP_FETCH : OP_PUSH, name)) {
+	if (!auth_allow(c, svc == AG_SVC_UPLOAD ? AG_OP_FETCH : AG_OP_PUSH, name)) {
 		http_reply_error(req, 403, "%s may not %s %s", c->name,
 		    svc == AG_SVC_UPLOAD ? "fetch from" : "push to", name);
 		return;

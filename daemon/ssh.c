@@ -311,7 +311,7 @@ run_git(struct session *ss, const char *cmd)
 		finish(ss, 128, err.msg);
 		return;
 	}
-	if (!auth_allow(&ss->cred, svc == AG_SVC_UPLOAD ? OP_FETCH : OP_PUSH,
+	if (!auth_allow(&ss->cred, svc == AG_SVC_UPLOAD ? AG_OP_FETCH : AG_OP_PUSH,
 	    name)) {
 		char msg[256];
 
@@ -356,7 +356,7 @@ run_git(struct session *ss, const char *cmd)
 	} else {
 		struct ag_receive_opts o = {
 			.max_pack = augerd.max_push,
-			.allow_force = ss->cred.role == ROLE_ADMIN,
+			.allow_force = ss->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
 		};
 
