@@ -8,9 +8,10 @@
 
 #include "auger/store.h"
 
+/* "meta" stays last: ag_store_open writes the schema version there. */
 static const char *dbnames[] = {
-	"envs", "releases", "artifacts", "artifacts_by_sha", "commits",
-	"tokens", "keys", "meta"
+	"envs", "releases", "release_log", "artifacts", "artifacts_by_sha",
+	"artifacts_by_time", "commits", "tokens", "keys", "meta"
 };
 #define NDB (sizeof dbnames / sizeof dbnames[0])
 
@@ -228,4 +229,241 @@ ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return lmdb_err(err, rc, "index scan");
 	return r < 0 ? r : 0;
+}
+
+int
+ag_store_scan_rev(struct ag_store *st, const char *db, const void *prefix,
+    size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi = 0;
+	MDB_val k, v;
+	unsigned char *end = NULL;
+	int rc, r = 0;
+
+	if (dbi_of(st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return lmdb_err(err, rc, "index read");
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(err, rc, "index read");
+	}
+	/* Position past the prefix (prefix + 0xff...), then walk back. */
+	if (plen > 0) {
+		if ((end = malloc(plen + 1)) == NULL) {
+			mdb_cursor_close(cur);
+			mdb_txn_abort(txn);
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+		}
+		memcpy(end, prefix, plen);
+		end[plen] = 0xff;
+		k.mv_data = end;
+		k.mv_size = plen + 1;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (rc == 0) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
+		    v.mv_size)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	free(end);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(err, rc, "index scan");
+	return r < 0 ? r : 0;
+}
+
+struct ag_store_txn {
+	struct ag_store	*st;
+	MDB_txn		*txn;
+};
+
+static int
+txn_begin(struct ag_store_txn **out, struct ag_store *st, unsigned flags,
+    struct ag_err *err)
+{
+	struct ag_store_txn *t;
+	int rc;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof *t)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	t->st = st;
+	if ((rc = mdb_txn_begin(st->env, NULL, flags, &t->txn)) != 0) {
+		free(t);
+		return lmdb_err(err, rc, "index transaction");
+	}
+	*out = t;
+	return 0;
+}
+
+int
+ag_store_begin(struct ag_store_txn **out, struct ag_store *st,
+    struct ag_err *err)
+{
+	return txn_begin(out, st, 0, err);
+}
+
+int
+ag_store_begin_read(struct ag_store_txn **out, struct ag_store *st,
+    struct ag_err *err)
+{
+	return txn_begin(out, st, MDB_RDONLY, err);
+}
+
+int
+ag_store_txn_put(struct ag_store_txn *t, const char *db, const void *key,
+    size_t klen, const char *val, size_t vlen, struct ag_err *err)
+{
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc;
+
+	if (dbi_of(t->st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_put(t->txn, dbi, &k, &v, 0)) != 0)
+		return lmdb_err(err, rc, "index write");
+	return 0;
+}
+
+int
+ag_store_txn_get(struct ag_store_txn *t, const char *db, const void *key,
+    size_t klen, char **val, size_t *vlen, struct ag_err *err)
+{
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key }, v;
+	int rc;
+
+	*val = NULL;
+	if (dbi_of(t->st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	rc = mdb_get(t->txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return ag_err_set(err, AG_ENOTFOUND, "not found");
+	if (rc != 0)
+		return lmdb_err(err, rc, "index read");
+	if ((*val = malloc(v.mv_size + 1)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	memcpy(*val, v.mv_data, v.mv_size);
+	(*val)[v.mv_size] = '\0';
+	if (vlen != NULL)
+		*vlen = v.mv_size;
+	return 0;
+}
+
+int
+ag_store_txn_last(struct ag_store_txn *t, const char *db, const void *prefix,
+    size_t plen, char **key, size_t *klen, char **val, size_t *vlen,
+    struct ag_err *err)
+{
+	MDB_cursor *cur;
+	MDB_dbi dbi = 0;
+	MDB_val k, v;
+	unsigned char end[512];
+	int rc;
+
+	*key = *val = NULL;
+	if (plen + 1 > sizeof end)
+		return ag_err_set(err, AG_EINVAL, "key prefix too long");
+	if (dbi_of(t->st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return lmdb_err(err, rc, "index read");
+	memcpy(end, prefix, plen);
+	end[plen] = 0xff;
+	k.mv_data = end;
+	k.mv_size = plen + 1;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	if (rc == 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix,
+	    plen) != 0))
+		rc = MDB_NOTFOUND;
+	if (rc == 0) {
+		*key = malloc(k.mv_size + 1);
+		*val = malloc(v.mv_size + 1);
+		if (*key == NULL || *val == NULL) {
+			free(*key);
+			free(*val);
+			*key = *val = NULL;
+			mdb_cursor_close(cur);
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+		}
+		memcpy(*key, k.mv_data, k.mv_size);
+		(*key)[k.mv_size] = '\0';
+		memcpy(*val, v.mv_data, v.mv_size);
+		(*val)[v.mv_size] = '\0';
+		if (klen)
+			*klen = k.mv_size;
+		if (vlen)
+			*vlen = v.mv_size;
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return ag_err_set(err, AG_ENOTFOUND, "not found");
+	if (rc != 0)
+		return lmdb_err(err, rc, "index read");
+	return 0;
+}
+
+int
+ag_store_txn_del(struct ag_store_txn *t, const char *db, const void *key,
+    size_t klen, struct ag_err *err)
+{
+	MDB_dbi dbi = 0;
+	MDB_val k = { klen, (void *)key };
+	int rc;
+
+	if (dbi_of(t->st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	rc = mdb_del(t->txn, dbi, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_err(err, rc, "index delete");
+	return 0;
+}
+
+int
+ag_store_txn_drop(struct ag_store_txn *t, const char *db, struct ag_err *err)
+{
+	MDB_dbi dbi = 0;
+	int rc;
+
+	if (dbi_of(t->st, db, &dbi, err) < 0)
+		return AG_EINTERNAL;
+	if ((rc = mdb_drop(t->txn, dbi, 0)) != 0)
+		return lmdb_err(err, rc, "index drop");
+	return 0;
+}
+
+int
+ag_store_commit(struct ag_store_txn *t, struct ag_err *err)
+{
+	int rc = mdb_txn_commit(t->txn);
+
+	free(t);
+	if (rc != 0)
+		return lmdb_err(err, rc, "index commit");
+	return 0;
+}
+
+void
+ag_store_abort(struct ag_store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
 }

@@ -30,5 +30,37 @@ typedef int (*ag_store_each_fn)(void *arg, const void *key, size_t klen,
     const char *val, size_t vlen);
 int	ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
 	    size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err);
+/* The same, newest key first (reverse key order). */
+int	ag_store_scan_rev(struct ag_store *st, const char *db,
+	    const void *prefix, size_t plen, ag_store_each_fn fn, void *arg,
+	    struct ag_err *err);
+
+/*
+ * A write transaction over several databases: all of it is durable at
+ * commit, or none of it.
+ */
+struct ag_store_txn;
+int	ag_store_begin(struct ag_store_txn **out, struct ag_store *st,
+	    struct ag_err *err);
+/* A read-only snapshot with the same get/last calls; end it with abort. */
+int	ag_store_begin_read(struct ag_store_txn **out, struct ag_store *st,
+	    struct ag_err *err);
+int	ag_store_txn_put(struct ag_store_txn *t, const char *db,
+	    const void *key, size_t klen, const char *val, size_t vlen,
+	    struct ag_err *err);
+int	ag_store_txn_get(struct ag_store_txn *t, const char *db,
+	    const void *key, size_t klen, char **val, size_t *vlen,
+	    struct ag_err *err);
+int	ag_store_txn_del(struct ag_store_txn *t, const char *db,
+	    const void *key, size_t klen, struct ag_err *err);
+/* The last key (and value) under prefix, for "next sequence" lookups. */
+int	ag_store_txn_last(struct ag_store_txn *t, const char *db,
+	    const void *prefix, size_t plen, char **key, size_t *klen,
+	    char **val, size_t *vlen, struct ag_err *err);
+/* Empties a database (reindex from scratch). */
+int	ag_store_txn_drop(struct ag_store_txn *t, const char *db,
+	    struct ag_err *err);
+int	ag_store_commit(struct ag_store_txn *t, struct ag_err *err);
+void	ag_store_abort(struct ag_store_txn *t);
 
 #endif

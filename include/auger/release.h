@@ -1,0 +1,78 @@
+/*
+ * The release engine on one environment's apps repository: deploy, rollback
+ * and delete as single commits, each recorded in LMDB after git. Callers
+ * hold the repository's ref lock around every call that writes.
+ */
+#ifndef AUGER_RELEASE_H
+#define AUGER_RELEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+#include <jansson.h>
+
+#include "auger/err.h"
+#include "auger/gitops.h"
+#include "auger/store.h"
+
+#define AG_RELEASE_TRAILER	"Auger-Release: "
+#define AG_RELEASE_LIST_MAX	1000	/* items per history page */
+
+struct ag_release_ctx {
+	git_repository	*repo;		/* gitops-<env>-apps */
+	struct ag_store	*st;
+	const char	*env;
+	const char	*repo_name;
+};
+
+/*
+ * Indexes commits of the branch that LMDB does not know yet (newest known
+ * back to HEAD), from their Auger-Release trailers. Run before each write
+ * and at start: a crash between the git and the LMDB write loses nothing.
+ */
+int	ag_release_catch_up(const struct ag_release_ctx *c, size_t *added,
+	    struct ag_err *err);
+/* Drops the env's index and rebuilds it from the whole history. */
+int	ag_release_reindex(const struct ag_release_ctx *c, size_t *added,
+	    struct ag_err *err);
+
+/*
+ * Replaces <app>/ with files plus release.json, writes
+ * flux/kustomization-<app>.yaml, commits, records. base holds artifactId,
+ * triggeredBy and version. *out: the release record, or {"app", "status":
+ * "unchanged"} when the tree did not change (no commit).
+ */
+int	ag_release_deploy(json_t **out, const struct ag_release_ctx *c,
+	    const char *app, const struct ag_file *files, size_t nfiles,
+	    const json_t *base, struct ag_err *err);
+
+/*
+ * One commit whose <app>/ is the target release's tree (to: "" for the
+ * release before the current one, a release number, or a gitops sha).
+ */
+int	ag_release_rollback(json_t **out, const struct ag_release_ctx *c,
+	    const char *app, const char *to, const char *by,
+	    struct ag_err *err);
+/* Removes <app>/ and its Kustomization in one commit. */
+int	ag_release_delete(json_t **out, const struct ag_release_ctx *c,
+	    const char *app, const char *by, struct ag_err *err);
+
+struct ag_release_query {
+	const char	*app;		/* NULL: every app of the env */
+	size_t		 limit;		/* 0: 50 */
+	size_t		 offset;
+	int64_t		 since, until;	/* created, unix seconds; 0: open */
+};
+
+/* History, newest first, from LMDB only. */
+int	ag_release_list(json_t **out, struct ag_store *st, const char *env,
+	    const struct ag_release_query *q, struct ag_err *err);
+/* The current release of each app: {"<app>": record}. */
+int	ag_release_status(json_t **out, struct ag_store *st, const char *env,
+	    struct ag_err *err);
+
+/* The Flux Kustomization written for an app (flux/kustomization-<app>). */
+char	*ag_release_kustomization(const char *env, const char *app);
+
+#endif
