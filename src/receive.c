@@ -145,15 +145,23 @@ parse_command(struct ag_receive_req *req, const char *line, size_t len,
 		    "bad command line: expected \"<old> <new> <ref>\"");
 	nul = memchr(line, '\0', len);
 	ref = line + 2 * GIT_OID_HEXSZ + 2;
+	if (nul != NULL && nul < ref)
+		return ag_err_set(err, AG_EINVAL,
+		    "bad command line: NUL before the ref name");
 	reflen = (size_t)((nul ? nul : line + len) - ref);
 	if (reflen == 0 || memchr(ref, ' ', reflen) != NULL)
 		return ag_err_set(err, AG_EINVAL,
 		    "bad command line: missing or malformed ref name");
 	if (req->n == 0 && nul != NULL)
 		parse_caps(req, nul + 1, len - (size_t)(nul + 1 - line));
-	if ((nv = realloc(req->cmds, (req->n + 1) * sizeof *nv)) == NULL)
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	req->cmds = nv;
+	if (req->n == req->cap) {
+		size_t cap = req->cap ? req->cap * 2 : 8;
+
+		if ((nv = realloc(req->cmds, cap * sizeof *nv)) == NULL)
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+		req->cmds = nv;
+		req->cap = cap;
+	}
 	cmd = &req->cmds[req->n];
 	memset(cmd, 0, sizeof *cmd);
 	if (hex40(&cmd->old_oid, line) < 0 ||

@@ -197,8 +197,12 @@ scan(char ***v, size_t *n, size_t *cap, const char *dir, const char *ns)
 			r = push_name(v, n, cap, ns, de->d_name, len - 4);
 		} else if (ns == NULL &&
 		    ag_repo_name_check(de->d_name, NULL) == 0) {
+			struct stat sb;
+
+			/* A namespace is a directory; skip stray files. */
 			snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
-			r = scan(v, n, cap, sub, de->d_name);
+			if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+				r = scan(v, n, cap, sub, de->d_name);
 		}
 	}
 	closedir(d);

@@ -1083,6 +1083,8 @@ ag_upload_v0(git_repository *repo, const struct ag_refs *refs,
 	rc = 0;
 	goto out;
 pack:
+	/* The shallow part is worked out again, with the haves known. */
+	plan_free(&p);
 	if ((rc = plan_make(&p, repo, &req, &n.common, err)) < 0) {
 		rc = send_err(w, err, rc);
 		goto out;

@@ -39,7 +39,7 @@ struct ag_receive_cmd {
 
 struct ag_receive_req {
 	struct ag_receive_cmd *cmds;
-	size_t		 n;
+	size_t		 n, cap;
 	unsigned	 caps;
 	char		**options;	/* push options, owned */
 	size_t		 noptions;
