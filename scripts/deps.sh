@@ -8,7 +8,7 @@ libgit2-dev libevent-dev libssh-dev libjansson-dev libyaml-dev liblmdb-dev
 zlib1g-dev libssl-dev libcmocka-dev
 clang libclang-rt-14-dev
 golang-go golang-github-go-git-go-git-dev
-openssh-client"
+openssh-client jq"
 
 # Extra packages for the benchmarks only (scripts/bench/).
 if [ "${1:-}" = "--bench" ]; then

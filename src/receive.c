@@ -473,10 +473,6 @@ check_commands(git_repository *qrepo, struct ag_receive_req *req,
 			ag_receive_refuse(c, "funny refname");
 			continue;
 		}
-		if (is_delete && !(req->caps & AG_RCAP_DELETE_REFS)) {
-			ag_receive_refuse(c, "deletion without delete-refs");
-			continue;
-		}
 		if (is_delete && head_target != NULL &&
 		    strcmp(head_target, c->ref) == 0) {
 			ag_receive_refuse(c,

@@ -217,7 +217,7 @@ ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
 	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
 	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (k.mv_size < plen || (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
 		    v.mv_size)) != 0)
@@ -269,7 +269,7 @@ ag_store_scan_rev(struct ag_store *st, const char *db, const void *prefix,
 	} else
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (k.mv_size < plen || (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
 		    v.mv_size)) != 0)

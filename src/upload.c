@@ -571,8 +571,15 @@ walk_mark(struct plan *p, git_repository *repo, const git_oid *starts,
 			int cs = ag_oidset_get(&p->client_shallow, &id, &v);
 
 			if (ag_oidset_get(&p->have, &id, NULL)) {
-				/* Unshallowed: the client lacks its parents. */
-				expand = cs && v == 1;
+				/*
+				 * The client has it. Past it lies what the
+				 * client has too, except below commits being
+				 * unshallowed: while there are such, walk on
+				 * through what it has (adding nothing) to
+				 * reach them; stop at its other shallows.
+				 */
+				expand = p->unshallow_out.n > 0 ?
+				    !(cs && v == 0) : 0;
 			} else {
 				if (ag_oidset_put(&p->send, &id, 1) < 0 ||
 				    oidvec_push(&p->order, &id, SIZE_MAX,

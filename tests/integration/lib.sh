@@ -17,7 +17,9 @@ AUGERD=${AUGERD:-$ROOT/bin/augerd}
 AUGER=${AUGER:-$ROOT/bin/auger}
 GOGIT_CLIENT=${GOGIT_CLIENT:-$ROOT/build/interop/gogit-client}
 FLUXBYTES=${FLUXBYTES:-$ROOT/build/interop/fluxbytes}
-# Extra daemon arguments, word-split on purpose (e.g. AUGERD_ARGS="--ssh off").
+# The SSH listener: a free loopback port unless AUGERD_SSH says otherwise
+# (AUGERD_SSH=off disables it); never a fixed port, so runs do not collide.
+# Extra daemon arguments: AUGERD_ARGS, word-split on purpose.
 AUGERD_ARGS=${AUGERD_ARGS:-}
 # Seconds any single git/curl invocation may take before it is killed.
 CMD_TIMEOUT=${CMD_TIMEOUT:-90}
@@ -107,6 +109,15 @@ die() {
 	exit 1
 }
 
+# _is_child PID: PID is a live (not zombie) child of this shell.
+_is_child() {
+	local st
+	st=$(ps -o ppid=,stat= -p "$1" 2>/dev/null) || return 1
+	# shellcheck disable=SC2086 # split "PPID STAT" on purpose
+	set -- $st
+	[ "${1:-}" = "$$" ] && [ "${2#Z}" = "${2:-}" ]
+}
+
 _cleanup() {
 	local rc=$? p i
 	[ "$_FINISHED" = 1 ] && return
@@ -114,19 +125,21 @@ _cleanup() {
 	# Stop what we started, newest first, by PID only.
 	for ((i = ${#_PIDS[@]} - 1; i >= 0; i--)); do
 		p=${_PIDS[$i]}
-		kill -0 "$p" 2>/dev/null || continue
+		# Only our own children still running (a reaped PID may be reused).
+		_is_child "$p" || continue
 		kill -TERM "$p" 2>/dev/null
 	done
 	for ((i = ${#_PIDS[@]} - 1; i >= 0; i--)); do
 		p=${_PIDS[$i]}
+		_is_child "$p" || continue
 		local n=0
-		while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		while _is_child "$p" && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+		_is_child "$p" && kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	if [ "$FAILED" -gt 0 ] && [ -n "${DAEMON_LOG:-}" ] && [ -s "$DAEMON_LOG" ]; then
 		echo "--- last lines of the daemon log ($DAEMON_LOG)"
-		tail -n 40 "$DAEMON_LOG" | sed 's/^/       | /'
+		tail -n 40 "$DAEMON_LOG" | cut -c1-300 | sed 's/^/       | /'
 	fi
 	# An unexpected exit (not via finish or die) counts as a failure.
 	if [ "${_DONE:-0}" != 1 ]; then
@@ -168,7 +181,7 @@ start_daemon() {
 	DAEMON_LOG=$T/augerd.$(date +%s%N).log
 	rm -f "$DATA/http.addr"
 	# shellcheck disable=SC2086
-	"$AUGERD" --data "$DATA" --http 127.0.0.1:0 $AUGERD_ARGS 2>"$DAEMON_LOG" >>"$DAEMON_LOG" </dev/null &
+	"$AUGERD" --data "$DATA" --http 127.0.0.1:0 --ssh "${AUGERD_SSH:-127.0.0.1:0}" $AUGERD_ARGS 2>"$DAEMON_LOG" >>"$DAEMON_LOG" </dev/null &
 	DAEMON_PID=$!
 	track "$DAEMON_PID"
 	local i=0
@@ -308,3 +321,12 @@ tree_diff() { diff -r -q --exclude=.git "$1" "$2"; }
 
 # count_files DIR: number of regular files below DIR.
 count_files() { find "$1" -type f | wc -l | tr -d ' '; }
+
+# need_interop: build the interop clients (tests/interop/build.sh) unless
+# they exist; dies when the build fails.
+need_interop() {
+	if [ ! -x "$GOGIT_CLIENT" ] || [ ! -x "$FLUXBYTES" ]; then
+		local out
+		out=$(bash "$ROOT/tests/interop/build.sh" 2>&1) || die "building the interop clients failed" "$out"
+	fi
+}
