@@ -71,10 +71,10 @@ $(BUILD)/fuzz/%-replay: tests/fuzz/%.c tests/fuzz/replay.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBA) $(PKG_LIBS)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HOOK_SRC)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(HOOK_SRC) $(PKG_LIBS)
 
 test-unit: all $(UNIT_BIN) $(FUZZ_REPLAY)
 	sh tests/run-unit.sh $(BUILD)

@@ -14,34 +14,17 @@
 #include "auger/repo.h"
 #include "api.h"
 #include "augerd.h"
+#include "deploy.h"
 #include "http.h"
 #include "log.h"
 #include "repostate.h"
 #include "ssh.h"
 #include "worker.h"
 
-struct apijob {
-	struct job		 job;
-	struct evhttp_request	*req;
-	enum evhttp_cmd_type	 method;
-	char			 path[512];
-	struct cred		 cred;
-	char			*body;
-	size_t			 bodylen;
-	/* the reply */
-	int			 status;
-	json_t			*out;
-	char			 error[1024];
-};
-
 typedef void (*api_fn)(struct apijob *a, const char *arg);
 
-static void
-fail(struct apijob *a, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(struct apijob *a, int status, const char *fmt, ...)
+void
+api_fail(struct apijob *a, int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,25 +34,31 @@ fail(struct apijob *a, int status, const char *fmt, ...)
 	va_end(ap);
 }
 
-static json_t *
-body_json(struct apijob *a)
+const char *
+api_query(struct apijob *a, const char *name)
+{
+	return evhttp_find_header(&a->query, name);
+}
+
+json_t *
+api_body(struct apijob *a)
 {
 	json_error_t je;
 	json_t *j;
 
 	if (a->bodylen == 0) {
-		fail(a, 400, "request body must be a JSON object");
+		api_fail(a, 400, "request body must be a JSON object");
 		return NULL;
 	}
 	if ((j = json_loadb(a->body, a->bodylen, JSON_REJECT_DUPLICATES,
 	    &je)) == NULL) {
-		fail(a, 400, "malformed JSON at line %d column %d: %s",
+		api_fail(a, 400, "malformed JSON at line %d column %d: %s",
 		    je.line, je.column, je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		fail(a, 400, "request body must be a JSON object");
+		api_fail(a, 400, "request body must be a JSON object");
 		return NULL;
 	}
 	return j;
@@ -94,7 +83,7 @@ repos_list(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (ag_repo_list(&names, &n, augerd.repos, &err) < 0) {
-		fail(a, 500, "%s", err.msg);
+		api_fail(a, 500, "%s", err.msg);
 		return;
 	}
 	arr = json_array();
@@ -118,19 +107,19 @@ repos_create(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (!auth_allow(&a->cred, AG_OP_ADMIN, "repos")) {
-		fail(a, 403, "creating repositories needs an admin credential");
+		api_fail(a, 403, "creating repositories needs an admin credential");
 		return;
 	}
-	if ((j = body_json(a)) == NULL)
+	if ((j = api_body(a)) == NULL)
 		return;
 	if ((name = json_string_value(json_object_get(j, "name"))) == NULL) {
 		json_decref(j);
-		fail(a, 400, "\"name\" (a string) is required");
+		api_fail(a, 400, "\"name\" (a string) is required");
 		return;
 	}
 	if (ag_repo_create(augerd.repos, name, &err) < 0) {
 		json_decref(j);
-		fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
 		return;
 	}
 	repostate_get(name);
@@ -205,31 +194,31 @@ grant_parse(struct apijob *a, json_t *j, const char *db)
 	role = json_string_value(json_object_get(j, "role"));
 	envs = json_object_get(j, "envs");
 	if (name == NULL || !name_ok(name)) {
-		fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
+		api_fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
 		    "(and not \"admin\")");
 		return NULL;
 	}
 	if (role == NULL || auth_role_parse(&r, role) < 0) {
-		fail(a, 400, "\"role\" must be admin, deploy or read");
+		api_fail(a, 400, "\"role\" must be admin, deploy or read");
 		return NULL;
 	}
 	if (envs != NULL && (!json_is_array(envs) ||
 	    json_array_size(envs) > AUTH_MAX_ENVS)) {
-		fail(a, 400, "\"envs\" must be an array of at most %d env "
+		api_fail(a, 400, "\"envs\" must be an array of at most %d env "
 		    "names, or [\"*\"]", AUTH_MAX_ENVS);
 		return NULL;
 	}
 	json_array_foreach(envs, i, e) {
 		if (!json_is_string(e) || json_string_length(e) == 0 ||
 		    json_string_length(e) > 63) {
-			fail(a, 400, "\"envs\" entries must be env names");
+			api_fail(a, 400, "\"envs\" entries must be env names");
 			return NULL;
 		}
 	}
 	f.name = name;
 	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);
 	if (f.found) {
-		fail(a, 409, "a %s named \"%s\" exists",
+		api_fail(a, 409, "a %s named \"%s\" exists",
 		    strcmp(db, "keys") == 0 ? "key" : "token", name);
 		return NULL;
 	}
@@ -250,7 +239,7 @@ grant_store(struct apijob *a, const char *db, const void *key, size_t klen,
 	    strlen(s), 1, &err) < 0) {
 		free(s);
 		json_decref(rec);
-		fail(a, err.code == AG_ECONFLICT ? 409 : 500, "storing: %s",
+		api_fail(a, err.code == AG_ECONFLICT ? 409 : 500, "storing: %s",
 		    err.code == AG_ECONFLICT ? "this key is registered "
 		    "already" : err.msg);
 		return;
@@ -274,15 +263,15 @@ tokens_create(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (!auth_allow(&a->cred, AG_OP_ADMIN, "tokens")) {
-		fail(a, 403, "managing tokens needs an admin credential");
+		api_fail(a, 403, "managing tokens needs an admin credential");
 		return;
 	}
-	if ((j = body_json(a)) == NULL)
+	if ((j = api_body(a)) == NULL)
 		return;
 	if ((rec = grant_parse(a, j, "tokens")) != NULL) {
 		if (auth_new_token(token) < 0) {
 			json_decref(rec);
-			fail(a, 500, "no randomness");
+			api_fail(a, 500, "no randomness");
 		} else {
 			auth_hash(h, token);
 			grant_store(a, "tokens", h, 32, rec, token);
@@ -300,15 +289,15 @@ keys_create(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (!auth_allow(&a->cred, AG_OP_ADMIN, "keys")) {
-		fail(a, 403, "managing keys needs an admin credential");
+		api_fail(a, 403, "managing keys needs an admin credential");
 		return;
 	}
-	if ((j = body_json(a)) == NULL)
+	if ((j = api_body(a)) == NULL)
 		return;
 	pub = json_string_value(json_object_get(j, "publicKey"));
 	if (pub == NULL || ssh_key_parse(pub, fp, sizeof fp, norm,
 	    sizeof norm) < 0)
-		fail(a, 400, "\"publicKey\" must be an OpenSSH public key line "
+		api_fail(a, 400, "\"publicKey\" must be an OpenSSH public key line "
 		    "(ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa)");
 	else if ((rec = grant_parse(a, j, "keys")) != NULL) {
 		json_object_set_new(rec, "publicKey", json_string(norm));
@@ -324,7 +313,7 @@ creds_list(struct apijob *a, const char *db)
 	struct cred_find f = { 0 };
 
 	if (!auth_allow(&a->cred, AG_OP_ADMIN, db)) {
-		fail(a, 403, "listing %s needs an admin credential", db);
+		api_fail(a, 403, "listing %s needs an admin credential", db);
 		return;
 	}
 	f.list = json_array();
@@ -340,18 +329,18 @@ creds_delete(struct apijob *a, const char *db, const char *name)
 	struct ag_err err = { 0, "" };
 
 	if (!auth_allow(&a->cred, AG_OP_ADMIN, db)) {
-		fail(a, 403, "revoking %s needs an admin credential", db);
+		api_fail(a, 403, "revoking %s needs an admin credential", db);
 		return;
 	}
 	f.name = name;
 	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);
 	if (!f.found) {
-		fail(a, 404, "no %s named \"%s\"", strcmp(db, "keys") == 0 ?
+		api_fail(a, 404, "no %s named \"%s\"", strcmp(db, "keys") == 0 ?
 		    "key" : "token", name);
 		return;
 	}
 	if (ag_store_del(augerd.store, db, f.key, f.klen, &err) < 0) {
-		fail(a, 500, "%s", err.msg);
+		api_fail(a, 500, "%s", err.msg);
 		return;
 	}
 	log_info("%s %s revoked by %s", db, name, a->cred.name);
@@ -409,6 +398,18 @@ static const struct route {
 	{ EVHTTP_REQ_POST, "/api/keys", keys_create },
 	{ EVHTTP_REQ_DELETE, "/api/keys/*", keys_delete },
 	{ EVHTTP_REQ_GET, "/api/ssh", ssh_info },
+	{ EVHTTP_REQ_GET, "/api/envs", deploy_envs_list },
+	{ EVHTTP_REQ_POST, "/api/envs", deploy_envs_create },
+	{ EVHTTP_REQ_POST, "/api/bootstrap", deploy_bootstrap },
+	{ EVHTTP_REQ_POST, "/api/artifact", deploy_artifact_create },
+	{ EVHTTP_REQ_POST, "/api/artifacts", deploy_artifact_create },
+	{ EVHTTP_REQ_GET, "/api/artifacts", deploy_artifacts_list },
+	{ EVHTTP_REQ_GET, "/api/releases", deploy_releases_list },
+	{ EVHTTP_REQ_POST, "/api/releases", deploy_releases_create },
+	{ EVHTTP_REQ_GET, "/api/status", deploy_status },
+	{ EVHTTP_REQ_POST, "/api/rollback", deploy_rollback },
+	{ EVHTTP_REQ_POST, "/api/delete", deploy_delete },
+	{ EVHTTP_REQ_POST, "/api/flux-events", deploy_flux_events },
 };
 
 static const struct route *
@@ -458,6 +459,7 @@ apijob_done(struct job *job)
 		http_reply_error(a->req, a->status, "%s", a->error);
 	else
 		http_reply_json(a->req, a->status, a->out);
+	evhttp_clear_headers(&a->query);
 	free(a->body);
 	free(a);
 }
@@ -493,9 +495,23 @@ api_dispatch(struct evhttp_request *req, const char *path,
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
+	a->query.tqh_first = NULL;	/* TAILQ_INIT */
+	a->query.tqh_last = &a->query.tqh_first;
+	if (evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)) != NULL &&
+	    evhttp_parse_query_str(evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req)), &a->query) < 0) {
+		free(a->body);
+		free(a);
+		http_reply_error(req, 400, "malformed query string");
+		return;
+	}
 	evbuffer_remove(in, a->body, len);
 	a->body[len] = '\0';
 	a->bodylen = len;
+	snprintf(a->signature, sizeof a->signature, "%s", evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-Signature") ?
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Signature") : "");
 	a->req = req;
 	a->method = m;
 	a->cred = *c;
@@ -503,6 +519,7 @@ api_dispatch(struct evhttp_request *req, const char *path,
 	a->job.run = apijob_run;
 	a->job.done = apijob_done;
 	if (worker_submit(&a->job) < 0) {
+		evhttp_clear_headers(&a->query);
 		free(a->body);
 		free(a);
 		evhttp_send_error(req, 500, NULL);

@@ -200,3 +200,33 @@ auth_allow(const struct cred *c, enum ag_op op, const char *repo)
 	    op_name(op), repo ? repo : "-", ok ? "allowed" : "denied");
 	return ok;
 }
+
+struct name_scan {
+	const char	*name;
+	int		 found;
+};
+
+static int
+name_each(void *arg, const void *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	struct name_scan *n = arg;
+	json_t *j = json_loadb(val, vlen, 0, NULL);
+	const char *s = json_string_value(json_object_get(j, "name"));
+
+	(void)key;
+	(void)klen;
+	if (s != NULL && strcmp(s, n->name) == 0)
+		n->found = 1;
+	json_decref(j);
+	return n->found;
+}
+
+int
+auth_name_taken(const char *db, const char *name)
+{
+	struct name_scan n = { name, 0 };
+
+	ag_store_scan(augerd.store, db, NULL, 0, name_each, &n, NULL);
+	return n.found;
+}

@@ -33,5 +33,7 @@ int		 auth_role_parse(enum ag_role *r, const char *s);
 /* A new random token: 64 hex characters and a NUL. */
 int		 auth_new_token(char out[65]);
 void		 auth_hash(unsigned char out[32], const char *token);
+/* Whether a token or key ("tokens" or "keys") already has this name. */
+int		 auth_name_taken(const char *db, const char *name);
 
 #endif

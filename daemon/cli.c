@@ -9,12 +9,17 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "auger/dotenv.h"
+#include "auger/template.h"
 #include "auger/version.h"
+#include "auger/yaml.h"
+#include "../hooks/render.h"
 
 struct resp {
 	int		 status;
 	char		*body;
 	int		 failed;
+	struct event_base *base;
 };
 
 static void
@@ -33,6 +38,22 @@ usage(FILE *f)
 "                               register an SSH public key\n"
 "  key list                     list keys, roles and fingerprints\n"
 "  key remove NAME              remove a key at once\n"
+"  env create NAME              create gitops-NAME-apps and -infra\n"
+"  env list                     list environments\n"
+"  env bootstrap NAME           print the Flux Secrets for NAME (new read "
+"token)\n"
+"  artifact push -f FILE.json   store an artifact (Gimlet's shape); "
+"policies\n"
+"                               that match deploy at once\n"
+"  release make --env E --artifact ID [--app A]   deploy (no policy)\n"
+"  release list --env E [--app A] [--limit N] [--offset N] [--since T] "
+"[--until T]\n"
+"  release status --env E       the current release of each app\n"
+"  release rollback --env E --app A [--to N|GITOPS_SHA]\n"
+"                               default: the release before the current\n"
+"  release delete --env E --app A\n"
+"  manifest template -f FILE [--vars FILE]\n"
+"                               render a manifest locally (no server)\n"
 "\n"
 "environment:\n"
 "  AUGER_URL    augerd's base URL (default http://127.0.0.1:8080)\n"
@@ -46,6 +67,8 @@ on_done(struct evhttp_request *req, void *arg)
 	struct evbuffer *b;
 	size_t n;
 
+	/* The connection stays open (keep-alive): leave the loop now. */
+	event_base_loopexit(r->base, NULL);
 	if (req == NULL || evhttp_request_get_response_code(req) == 0) {
 		r->failed = 1;
 		return;
@@ -101,6 +124,7 @@ call(struct resp *r, enum evhttp_cmd_type m, const char *path, json_t *body)
 	}
 	port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
 	base = event_base_new();
+	r->base = base;
 	conn = evhttp_connection_base_new(base, NULL, host,
 	    (unsigned short)port);
 	evhttp_connection_set_timeout(conn, 120);
@@ -316,6 +340,373 @@ cmd_cred(int argc, char **argv, int keys)
 	return 2;
 }
 
+/* --name VALUE options after the subcommand; NULL where absent. */
+static const char *
+opt(int argc, char **argv, const char *name)
+{
+	int k;
+
+	for (k = 2; k < argc - 1; k++)
+		if (strcmp(argv[k], name) == 0)
+			return argv[k + 1];
+	return NULL;
+}
+
+/* Rejects options not in the allowed list (each takes a value). */
+static int
+opts_known(int argc, char **argv, const char *const *allowed)
+{
+	int k, i, ok;
+
+	for (k = 2; k < argc; k += 2) {
+		ok = 0;
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(argv[k], allowed[i]) == 0)
+				ok = 1;
+		if (!ok || k + 1 >= argc) {
+			fprintf(stderr, "auger: %s %s\n", ok ? "missing value "
+			    "for" : "unknown option", argv[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *buf = NULL, *nb;
+	size_t cap = 0, n = 0, got;
+
+	if (f == NULL) {
+		perror(path);
+		return NULL;
+	}
+	do {
+		if (n + 65536 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			if (cap > (64UL << 20) || (nb = realloc(buf, cap + 1)) ==
+			    NULL) {
+				fprintf(stderr, "auger: %s is too large\n", path);
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (f != stdin)
+		fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void
+print_release(const json_t *r)
+{
+	const json_t *v = json_object_get(r, "version");
+	const char *err = json_string_value(json_object_get(r, "error"));
+
+	if (err != NULL) {
+		printf("%s/%s: error: %s\n",
+		    json_string_value(json_object_get(r, "env")),
+		    json_string_value(json_object_get(r, "app")), err);
+		return;
+	}
+	if (json_is_string(json_object_get(r, "status"))) {
+		printf("%s/%s: %s (no commit)\n",
+		    json_string_value(json_object_get(r, "env")),
+		    json_string_value(json_object_get(r, "app")),
+		    json_string_value(json_object_get(r, "status")));
+		return;
+	}
+	printf("%-4lld %-10s %-20s %-9s %.12s  %.7s %s%s%s\n",
+	    (long long)json_integer_value(json_object_get(r, "seq")),
+	    json_string_value(json_object_get(r, "env")),
+	    json_string_value(json_object_get(r, "app")),
+	    json_string_value(json_object_get(r, "action")),
+	    json_string_value(json_object_get(r, "gitopsRef")),
+	    v ? json_string_value(json_object_get(v, "sha")) ?
+	    json_string_value(json_object_get(v, "sha")) : "" : "",
+	    json_string_value(json_object_get(r, "triggeredBy")),
+	    json_is_true(json_object_get(r, "rolledBack")) ?
+	    " (rolled back)" : "",
+	    json_is_string(json_object_get(r, "gitopsCommitStatus")) &&
+	    json_string_length(json_object_get(r, "gitopsCommitStatus")) ?
+	    " flux: " : "");
+}
+
+static int
+cmd_env(int argc, char **argv)
+{
+	static const char *const none[] = { NULL };
+	struct resp r;
+	json_t *j = NULL, *e, *b;
+	size_t i;
+
+	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+		if (call(&r, EVHTTP_REQ_GET, "/api/envs", NULL) < 0 ||
+		    check(&r, &j))
+			return 1;
+		json_array_foreach(json_object_get(j, "envs"), i, e)
+			printf("%-20s %s %s\n",
+			    json_string_value(json_object_get(e, "name")),
+			    json_string_value(json_object_get(e, "appsRepo")),
+			    json_string_value(json_object_get(e, "infraRepo")));
+		json_decref(j);
+		return 0;
+	}
+	if (argc == 3 && (strcmp(argv[1], "create") == 0 ||
+	    strcmp(argv[1], "bootstrap") == 0) && opts_known(argc, argv,
+	    none) == 0) {
+		int boot = strcmp(argv[1], "bootstrap") == 0, bad;
+
+		b = boot ? json_pack("{s:s}", "env", argv[2]) :
+		    json_pack("{s:s}", "name", argv[2]);
+		bad = call(&r, EVHTTP_REQ_POST, boot ? "/api/bootstrap" :
+		    "/api/envs", b);
+		json_decref(b);
+		if (bad < 0 || check(&r, &j))
+			return 1;
+		if (boot) {
+			printf("# Secrets for Flux in env %s (read token %s).\n"
+			    "# Apply with kubectl apply -f -; keep out of git.\n"
+			    "%s", argv[2], json_string_value(json_object_get(j,
+			    "tokenName")), json_string_value(json_object_get(j,
+			    "secrets")));
+		} else
+			printf("created env %s: %s, %s\n", argv[2],
+			    json_string_value(json_object_get(j, "appsRepo")),
+			    json_string_value(json_object_get(j,
+			    "infraRepo")));
+		json_decref(j);
+		return 0;
+	}
+	fprintf(stderr, "usage: auger env create NAME | env list | "
+	    "env bootstrap NAME\n");
+	return 2;
+}
+
+static int
+cmd_artifact(int argc, char **argv)
+{
+	static const char *const allowed[] = { "-f", NULL };
+	struct resp r;
+	json_t *j = NULL, *b, *rel;
+	json_error_t je;
+	const char *file;
+	char *text;
+	size_t len, i;
+	int bad;
+
+	if (argc < 2 || strcmp(argv[1], "push") != 0 ||
+	    opts_known(argc, argv, allowed) < 0 ||
+	    (file = opt(argc, argv, "-f")) == NULL) {
+		fprintf(stderr, "usage: auger artifact push -f ARTIFACT.json\n");
+		return 2;
+	}
+	if ((text = slurp(file, &len)) == NULL)
+		return 1;
+	b = json_loadb(text, len, 0, &je);
+	free(text);
+	if (b == NULL) {
+		fprintf(stderr, "auger: %s:%d:%d: %s\n", file, je.line,
+		    je.column, je.text);
+		return 1;
+	}
+	bad = call(&r, EVHTTP_REQ_POST, "/api/artifact", b);
+	json_decref(b);
+	if (bad < 0 || check(&r, &j))
+		return 1;
+	printf("%s\n", json_string_value(json_object_get(j, "id")));
+	json_array_foreach(json_object_get(j, "releases"), i, rel)
+		print_release(rel);
+	json_decref(j);
+	return 0;
+}
+
+/* A URL-safe copy of s for a query string (names are plain already). */
+static int
+qs_ok(const char *s)
+{
+	for (; s && *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int
+cmd_release(int argc, char **argv)
+{
+	static const char *const allowed[] = { "--env", "--app", "--artifact",
+	    "--to", "--limit", "--offset", "--since", "--until", NULL };
+	const char *env = opt(argc, argv, "--env");
+	const char *app = opt(argc, argv, "--app");
+	const char *sub = argc >= 2 ? argv[1] : "";
+	struct resp r;
+	json_t *j = NULL, *b = NULL, *e;
+	char path[1024];
+	const char *k;
+	size_t i;
+	int bad;
+
+	if (argc < 2 || opts_known(argc, argv, allowed) < 0)
+		goto usage;
+	if (env == NULL || !qs_ok(env) || !qs_ok(app)) {
+		fprintf(stderr, "auger: --env is required (and names are "
+		    "plain)\n");
+		return 2;
+	}
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "status") == 0) {
+		const char *lim = opt(argc, argv, "--limit");
+		const char *off = opt(argc, argv, "--offset");
+		const char *since = opt(argc, argv, "--since");
+		const char *until = opt(argc, argv, "--until");
+
+		if (!qs_ok(lim) || !qs_ok(off) || !qs_ok(since) ||
+		    !qs_ok(until))
+			goto usage;
+		snprintf(path, sizeof path, "/api/%s?env=%s%s%s%s%s%s%s%s%s"
+		    "%s%s", strcmp(sub, "list") == 0 ? "releases" : "status",
+		    env, app ? "&app=" : "", app ? app : "",
+		    lim ? "&limit=" : "", lim ? lim : "",
+		    off ? "&offset=" : "", off ? off : "",
+		    since ? "&since=" : "", since ? since : "",
+		    until ? "&until=" : "", until ? until : "");
+		if (call(&r, EVHTTP_REQ_GET, path, NULL) < 0 || check(&r, &j))
+			return 1;
+		if (strcmp(sub, "list") == 0)
+			json_array_foreach(j, i, e)
+				print_release(e);
+		else
+			json_object_foreach(json_object_get(j, "apps"), k, e)
+				print_release(e);
+		json_decref(j);
+		return 0;
+	}
+	if (strcmp(sub, "make") == 0) {
+		const char *id = opt(argc, argv, "--artifact");
+
+		if (id == NULL) {
+			fprintf(stderr, "auger: --artifact is required\n");
+			return 2;
+		}
+		b = json_pack("{s:s,s:s}", "env", env, "artifactId", id);
+		if (app != NULL)
+			json_object_set_new(b, "app", json_string(app));
+		snprintf(path, sizeof path, "/api/releases");
+	} else if (strcmp(sub, "rollback") == 0 ||
+	    strcmp(sub, "delete") == 0) {
+		const char *to = opt(argc, argv, "--to");
+
+		if (app == NULL) {
+			fprintf(stderr, "auger: --app is required\n");
+			return 2;
+		}
+		b = json_pack("{s:s,s:s}", "env", env, "app", app);
+		if (to != NULL && strcmp(sub, "rollback") == 0)
+			json_object_set_new(b, "to", json_string(to));
+		snprintf(path, sizeof path, "/api/%s", sub);
+	} else
+		goto usage;
+	bad = call(&r, EVHTTP_REQ_POST, path, b);
+	json_decref(b);
+	if (bad < 0 || check(&r, &j))
+		return 1;
+	if (json_is_array(json_object_get(j, "releases")))
+		json_array_foreach(json_object_get(j, "releases"), i, e)
+			print_release(e);
+	else
+		print_release(j);
+	json_decref(j);
+	return 0;
+usage:
+	fprintf(stderr,
+	    "usage: auger release make --env ENV --artifact ID [--app APP]\n"
+	    "       auger release list --env ENV [--app APP] [--limit N] "
+	    "[--offset N] [--since T] [--until T]\n"
+	    "       auger release status --env ENV\n"
+	    "       auger release rollback --env ENV --app APP [--to N|SHA]\n"
+	    "       auger release delete --env ENV --app APP\n");
+	return 2;
+}
+
+/*
+ * manifest template: renders a manifest file locally, as a deploy would
+ * (template the text with the vars, parse, render), and prints the files.
+ */
+static int
+cmd_manifest(int argc, char **argv)
+{
+	static const char *const allowed[] = { "-f", "--vars", NULL };
+	struct ag_err err = { 0, "" };
+	const char *file, *varsf;
+	struct render_out *ro = NULL;
+	json_t *vars = NULL, *m = NULL;
+	char *text = NULL, *vtext = NULL, *out = NULL;
+	size_t len, vlen, i;
+	int rc = 1;
+
+	if (argc < 2 || strcmp(argv[1], "template") != 0 ||
+	    opts_known(argc, argv, allowed) < 0 ||
+	    (file = opt(argc, argv, "-f")) == NULL) {
+		fprintf(stderr, "usage: auger manifest template -f MANIFEST.yaml "
+		    "[--vars VARS.env]\n");
+		return 2;
+	}
+	varsf = opt(argc, argv, "--vars");
+	if ((text = slurp(file, &len)) == NULL)
+		return 1;
+	if (varsf != NULL) {
+		if ((vtext = slurp(varsf, &vlen)) == NULL)
+			goto out;
+		if (ag_dotenv_parse(&vars, vtext, vlen, &err) < 0)
+			goto fail;
+	} else
+		vars = json_object();
+	if (ag_yaml_load(&m, text, len, file, &err) < 0)
+		goto fail;
+	if (!json_is_object(m) || !json_is_string(json_object_get(m, "app"))) {
+		ag_err_set(&err, AG_EINVAL, "%s: a manifest needs \"app\"",
+		    file);
+		goto fail;
+	}
+	json_object_set(vars, "APP", json_object_get(m, "app"));
+	json_decref(m);
+	m = NULL;
+	if (ag_template_expand(&out, text, vars, &err) < 0 ||
+	    ag_yaml_load(&m, out, strlen(out), file, &err) < 0 ||
+	    render_manifest(&ro, m, &err) < 0)
+		goto fail;
+	for (i = 0; i < ro->nfiles; i++)
+		printf("---\n# Source: %s/%s\n%.*s", json_string_value(
+		    json_object_get(m, "app")), ro->files[i].name,
+		    (int)ro->files[i].len, ro->files[i].data);
+	for (i = 0; i < json_array_size(ro->warnings); i++)
+		fprintf(stderr, "auger: warning: %s\n", json_string_value(
+		    json_array_get(ro->warnings, i)));
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "auger: %s\n", err.msg);
+out:
+	if (ro != NULL)
+		render_out_free(ro);
+	json_decref(vars);
+	json_decref(m);
+	free(out);
+	free(text);
+	free(vtext);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -335,6 +726,14 @@ main(int argc, char **argv)
 		return cmd_cred(argc - 1, argv + 1, 0);
 	if (strcmp(argv[1], "key") == 0)
 		return cmd_cred(argc - 1, argv + 1, 1);
+	if (strcmp(argv[1], "env") == 0)
+		return cmd_env(argc - 1, argv + 1);
+	if (strcmp(argv[1], "artifact") == 0)
+		return cmd_artifact(argc - 1, argv + 1);
+	if (strcmp(argv[1], "release") == 0)
+		return cmd_release(argc - 1, argv + 1);
+	if (strcmp(argv[1], "manifest") == 0)
+		return cmd_manifest(argc - 1, argv + 1);
 	fprintf(stderr, "auger: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -491,6 +491,15 @@ gitjob_free(struct gitjob *g)
 	free(g);
 }
 
+/* evbuffer's reference cleanup: drops the advertisement's reference. */
+static void
+adv_release(const void *data, size_t len, void *extra)
+{
+	(void)data;
+	(void)len;
+	adv_unref(extra);
+}
+
 static void
 reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
 {
@@ -507,10 +516,10 @@ reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
 	/* Zero-copy: the buffer holds a reference on the cached bytes. */
 	if (svc == AG_SVC_UPLOAD)
 		evbuffer_add_reference(b, a->upload, a->upload_len,
-		    (evbuffer_ref_cleanup_cb)(void (*)(void))adv_unref, a);
+		    adv_release, a);
 	else
 		evbuffer_add_reference(b, a->receive, a->receive_len,
-		    (evbuffer_ref_cleanup_cb)(void (*)(void))adv_unref, a);
+		    adv_release, a);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", ctype);
 	no_cache(req);
@@ -724,6 +733,13 @@ http_handle(struct evhttp_request *req, void *arg)
 		path = "/";
 	if (strcmp(path, "/healthz") == 0) {
 		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (strcmp(path, "/api/flux-events") == 0) {
+		/* Flux signs its events (HMAC, checked by the handler). */
+		memset(&c, 0, sizeof c);
+		snprintf(c.name, sizeof c.name, "flux-events");
+		api_dispatch(req, path, &c);
 		return;
 	}
 	if (auth_header(&c, evhttp_find_header(

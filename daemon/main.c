@@ -19,6 +19,7 @@
 #include "auger/version.h"
 #include "augerd.h"
 #include "auth.h"
+#include "deploy.h"
 #include "http.h"
 #include "log.h"
 #include "repostate.h"
@@ -32,6 +33,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: augerd [options]\n"
+"       augerd reindex [--data DIR]   rebuild the release index from git\n"
 "\n"
 "auger's daemon: hosts git repositories for Flux over smart HTTP.\n"
 "\n"
@@ -167,9 +169,16 @@ main(int argc, char **argv)
 	const char *public_url = NULL, *ssh_listen = "127.0.0.1:2222";
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, rc = 1;
+	int c, rc = 1, reindex = 0;
 
 	augerd.max_push = 512UL << 20;
+	if (argc > 1 && strcmp(argv[1], "reindex") == 0) {
+		/* augerd reindex --data DIR: rebuild LMDB from git, exit. */
+		reindex = 1;
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': data = optarg; break;
@@ -232,6 +241,15 @@ main(int argc, char **argv)
 	}
 	if (admin_token() < 0) {
 		log_warn("cannot read or create %s/admin.token", augerd.data);
+		goto out;
+	}
+	/* Git is the source of truth: index what LMDB missed (a crash). */
+	if ((reindex ? deploy_reindex_all() : deploy_catch_up_all()) < 0 &&
+	    reindex)
+		goto out;
+	if (reindex) {
+		log_info("reindex done");
+		rc = 0;
 		goto out;
 	}
 	evthread_use_pthreads();

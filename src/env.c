@@ -90,7 +90,7 @@ notifications_yaml(const char *env, const char *url)
 	    "  namespace: flux-system\n"
 	    "spec:\n"
 	    "  type: generic-hmac\n"
-	    "  address: \"%s/api/flux-events\"\n"
+	    "  address: \"%s/api/flux-events?env=%s\"\n"
 	    "  secretRef:\n"
 	    "    name: auger-%s-events\n"
 	    "---\n"
@@ -107,7 +107,7 @@ notifications_yaml(const char *env, const char *url)
 	    "    - kind: Kustomization\n"
 	    "      name: \"*\"\n"
 	    "    - kind: GitRepository\n"
-	    "      name: gitops-%s-apps\n", env, url, env, env, env, env) < 0)
+	    "      name: gitops-%s-apps\n", env, url, env, env, env, env, env) < 0)
 		return NULL;
 	return s;
 }

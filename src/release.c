@@ -523,6 +523,59 @@ short_sha(const json_t *rec)
 	return sha != NULL ? sha : "";
 }
 
+/* Whether a blob at path in tree holds exactly data. */
+static int
+same_blob(git_tree *tree, const char *path, const char *data, size_t len)
+{
+	git_tree_entry *e = NULL;
+	git_oid id;
+	int same;
+
+	if (git_tree_entry_bypath(&e, tree, path) < 0) {
+		git_error_clear();
+		return 0;
+	}
+	same = git_odb_hash(&id, data, len, GIT_OBJECT_BLOB) == 0 &&
+	    git_oid_equal(&id, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return same;
+}
+
+/*
+ * Whether app's folder already holds exactly these rendered files (and its
+ * Kustomization): then a deploy changes nothing and makes no commit.
+ * release.json is left out: it names who deployed, not what runs.
+ */
+static int
+same_files(git_repository *repo, git_tree *tree, const char *app,
+    const struct ag_file *files, size_t n, const char *kpath,
+    const char *kust)
+{
+	git_tree *sub = NULL;
+	git_oid id;
+	size_t i, have;
+	char path[512];
+	int same = 0;
+
+	if (tree == NULL || ag_gitops_subtree(&id, tree, app) < 0 ||
+	    git_tree_lookup(&sub, repo, &id) < 0)
+		return 0;
+	have = git_tree_entrycount(sub);
+	if (git_tree_entry_byname(sub, "release.json") != NULL)
+		have--;
+	if (have != n || !same_blob(tree, kpath, kust, strlen(kust)))
+		goto out;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", app, files[i].name);
+		if (!same_blob(tree, path, files[i].data, files[i].len))
+			goto out;
+	}
+	same = 1;
+out:
+	git_tree_free(sub);
+	return same;
+}
+
 int
 ag_release_deploy(json_t **out, const struct ag_release_ctx *c,
     const char *app, const struct ag_file *files, size_t nfiles,
@@ -562,14 +615,14 @@ ag_release_deploy(json_t **out, const struct ag_release_ctx *c,
 	    .files = all, .nfiles = nfiles + 1 };
 	edits[1] = (struct ag_edit){ .kind = AG_EDIT_FILE, .path = path,
 	    .data = kust, .len = strlen(kust) };
-	if (ag_gitops_tree(&newtree, c->repo, tree, edits, 2, err) < 0)
-		goto out;
-	if (tree != NULL && git_oid_equal(&newtree, git_tree_id(tree))) {
+	if (same_files(c->repo, tree, app, files, nfiles, path, kust)) {
 		*out = json_pack("{s:s,s:s,s:s}", "app", app, "env", c->env,
 		    "status", "unchanged");
 		r = 0;
 		goto out;
 	}
+	if (ag_gitops_tree(&newtree, c->repo, tree, edits, 2, err) < 0)
+		goto out;
 	snprintf(subject, sizeof subject, "[auger] %s/%s deploy %.7s", c->env,
 	    app, short_sha(rec));
 	ag_store_abort(t);
@@ -920,4 +973,108 @@ ag_release_status(json_t **out, struct ag_store *st, const char *env,
 	}
 	*out = s.out;
 	return 0;
+}
+
+/* Sets the status of one commit (and its release); 0 if it had one. */
+static int
+status_one(struct ag_store_txn *t, const struct ag_release_ctx *c,
+    const git_oid *id, const char *status, const char *desc, int only_empty,
+    int *had, struct ag_err *err)
+{
+	unsigned char k[KEY_MAX];
+	char hex[GIT_OID_HEXSZ + 1], *val = NULL, *s = NULL;
+	json_t *cj = NULL, *rec = NULL;
+	const char *app;
+	size_t kl;
+	int r = -1;
+
+	*had = 0;
+	git_oid_tostr(hex, sizeof hex, id);
+	kl = key2(k, c->env, hex, 0, 0);
+	if (ag_store_txn_get(t, "commits", k, kl, &val, NULL, NULL) < 0)
+		return 0;	/* not indexed: nothing to mark */
+	cj = json_loads(val, 0, NULL);
+	free(val);
+	if (cj == NULL)
+		return 0;
+	if (json_string_length(json_object_get(cj, "status")) > 0) {
+		*had = 1;
+		if (only_empty) {
+			json_decref(cj);
+			return 0;
+		}
+	}
+	json_object_set_new(cj, "status", json_string(status));
+	json_object_set_new(cj, "statusDesc", json_string(desc));
+	json_object_set_new(cj, "updated", json_integer((json_int_t)time(
+	    NULL)));
+	if ((s = json_dumps(cj, JSON_COMPACT)) == NULL ||
+	    ag_store_txn_put(t, "commits", k, kl, s, strlen(s), err) < 0)
+		goto out;
+	free(s);
+	s = NULL;
+	app = json_string_value(json_object_get(cj, "app"));
+	if (app != NULL && (rec = get_release(t, c->env, app,
+	    (uint64_t)json_integer_value(json_object_get(cj, "seq")))) !=
+	    NULL) {
+		json_object_set_new(rec, "gitopsCommitStatus",
+		    json_string(status));
+		json_object_set_new(rec, "gitopsCommitStatusDesc",
+		    json_string(desc));
+		kl = key2(k, c->env, app, 1, (uint64_t)json_integer_value(
+		    json_object_get(cj, "seq")));
+		if ((s = json_dumps(rec, JSON_COMPACT)) == NULL ||
+		    ag_store_txn_put(t, "releases", k, kl, s, strlen(s),
+		    err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	free(s);
+	json_decref(rec);
+	json_decref(cj);
+	return r;
+}
+
+int
+ag_release_set_status(const struct ag_release_ctx *c, const char *sha,
+    const char *status, const char *desc, size_t *marked,
+    struct ag_err *err)
+{
+	struct ag_store_txn *t = NULL;
+	git_commit *cur = NULL, *parent;
+	git_oid id;
+	int had, i, r = -1;
+
+	*marked = 0;
+	if (!is_hex40(sha) || git_oid_fromstr(&id, sha) < 0)
+		return ag_err_set(err, AG_EINVAL, "revision %.60s is not a "
+		    "commit id", sha);
+	if (git_commit_lookup(&cur, c->repo, &id) < 0) {
+		git_error_clear();
+		return ag_err_set(err, AG_ENOTFOUND, "no commit %s in %s", sha,
+		    c->repo_name);
+	}
+	if (ag_store_begin(&t, c->st, err) < 0)
+		goto out;
+	/* The named commit, then ancestors until one already has a status. */
+	for (i = 0; i < 1000 && cur != NULL; i++) {
+		if (status_one(t, c, git_commit_id(cur), status, desc, i > 0,
+		    &had, err) < 0)
+			goto out;
+		if (i > 0 && had)
+			break;
+		(*marked)++;
+		parent = NULL;
+		if (git_commit_parentcount(cur) > 0)
+			git_commit_parent(&parent, cur, 0);
+		git_commit_free(cur);
+		cur = parent;
+	}
+	r = ag_store_commit(t, err);
+	t = NULL;
+out:
+	ag_store_abort(t);
+	git_commit_free(cur);
+	return r;
 }

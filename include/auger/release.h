@@ -72,6 +72,15 @@ int	ag_release_list(json_t **out, struct ag_store *st, const char *env,
 int	ag_release_status(json_t **out, struct ag_store *st, const char *env,
 	    struct ag_err *err);
 
+/*
+ * Flux's verdict on a gitops commit (reason of a notification-controller
+ * event): recorded on the commit, its release, and the ancestors that have
+ * no status yet (Flux reports the newest revision only). *marked counts.
+ */
+int	ag_release_set_status(const struct ag_release_ctx *c, const char *sha,
+	    const char *status, const char *desc, size_t *marked,
+	    struct ag_err *err);
+
 /* The Flux Kustomization written for an app (flux/kustomization-<app>). */
 char	*ag_release_kustomization(const char *env, const char *app);
 

@@ -1,0 +1,840 @@
+/*
+ * The release API. Handlers run on workers. A write to an env takes the
+ * apps repository's ref lock (the same lock pushes take), so deploys to one
+ * env form a queue while other envs go on in parallel.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auger/artifact.h"
+#include "auger/env.h"
+#include "auger/policy.h"
+#include "auger/release.h"
+#include "auger/repo.h"
+#include "auger/template.h"
+#include "../hooks/render.h"
+#include "augerd.h"
+#include "deploy.h"
+#include "http.h"
+#include "log.h"
+#include "repostate.h"
+
+/* The env's apps repo name, after checking the env exists. */
+static int
+env_repo(struct apijob *a, const char *env, char *repo, size_t reposz)
+{
+	struct ag_err err = { 0, "" };
+	json_t *rec;
+
+	if (env == NULL || *env == '\0') {
+		api_fail(a, 400, "\"env\" is required");
+		return -1;
+	}
+	if (ag_env_name_check(env, &err) < 0) {
+		api_fail(a, 400, "%s", err.msg);
+		return -1;
+	}
+	if (ag_env_get(&rec, augerd.store, env, &err) < 0) {
+		api_fail(a, 404, "%s", err.msg);
+		return -1;
+	}
+	json_decref(rec);
+	snprintf(repo, reposz, "gitops-%s-apps", env);
+	return 0;
+}
+
+static int
+may(struct apijob *a, enum ag_op op, const char *repo, const char *what)
+{
+	if (auth_allow(&a->cred, op, repo))
+		return 1;
+	api_fail(a, 403, "%s may not %s", a->cred.name, what);
+	return 0;
+}
+
+void
+deploy_envs_create(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *name;
+	json_t *j, *rec;
+
+	(void)arg;
+	if (!may(a, AG_OP_ADMIN, "envs", "create environments"))
+		return;
+	if ((j = api_body(a)) == NULL)
+		return;
+	name = json_string_value(json_object_get(j, "name"));
+	if (name == NULL) {
+		api_fail(a, 400, "\"name\" (a string) is required");
+	} else if (ag_env_create(&rec, augerd.repos, augerd.store, name,
+	    augerd.public_url, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	} else {
+		json_object_del(rec, "eventsToken");
+		log_info("env %s created by %s", name, a->cred.name);
+		a->status = 201;
+		a->out = rec;
+	}
+	json_decref(j);
+}
+
+void
+deploy_envs_list(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	json_t *all, *out, *e;
+	size_t i;
+
+	(void)arg;
+	if (ag_env_list(&all, augerd.store, &err) < 0) {
+		api_fail(a, 500, "%s", err.msg);
+		return;
+	}
+	out = json_array();
+	json_array_foreach(all, i, e) {
+		if (!ag_access_allowed(&a->cred.g, AG_OP_FETCH,
+		    json_string_value(json_object_get(e, "appsRepo"))))
+			continue;
+		json_object_del(e, "eventsToken");
+		json_array_append(out, e);
+	}
+	json_decref(all);
+	a->status = 200;
+	a->out = json_pack("{s:o}", "envs", out);
+}
+
+/*
+ * The Secrets Flux needs and git must not hold: read-only git credentials
+ * for the env (a new read token) and the events HMAC token.
+ */
+void
+deploy_bootstrap(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	unsigned char h[32];
+	char token[65], name[AUTH_NAME_MAX], *yaml = NULL, *s;
+	const char *env;
+	json_t *j, *rec = NULL, *tok;
+	int i;
+
+	(void)arg;
+	if (!may(a, AG_OP_ADMIN, "envs", "bootstrap environments"))
+		return;
+	if ((j = api_body(a)) == NULL)
+		return;
+	env = json_string_value(json_object_get(j, "env"));
+	if (env == NULL || ag_env_get(&rec, augerd.store, env, &err) < 0) {
+		api_fail(a, env ? 404 : 400, "%s", env ? err.msg :
+		    "\"env\" is required");
+		goto out;
+	}
+	/* flux-<env>, flux-<env>-2, ...: each bootstrap a new credential. */
+	for (i = 1; i < 1000; i++) {
+		if (i == 1)
+			snprintf(name, sizeof name, "flux-%s", env);
+		else
+			snprintf(name, sizeof name, "flux-%s-%d", env, i);
+		if (!auth_name_taken("tokens", name))
+			break;
+	}
+	if (auth_new_token(token) < 0) {
+		api_fail(a, 500, "no randomness");
+		goto out;
+	}
+	auth_hash(h, token);
+	tok = json_pack("{s:s,s:s,s:[s],s:I}", "name", name, "role", "read",
+	    "envs", env, "created", (json_int_t)time(NULL));
+	s = json_dumps(tok, JSON_COMPACT);
+	json_decref(tok);
+	if (s == NULL || ag_store_put(augerd.store, "tokens", h, 32, s,
+	    strlen(s), 1, &err) < 0) {
+		free(s);
+		api_fail(a, 500, "storing the token: %s", err.msg);
+		goto out;
+	}
+	free(s);
+	if (asprintf(&yaml,
+	    "apiVersion: v1\n"
+	    "kind: Secret\n"
+	    "metadata:\n"
+	    "  name: auger-%s-git\n"
+	    "  namespace: flux-system\n"
+	    "type: Opaque\n"
+	    "stringData:\n"
+	    "  username: %s\n"
+	    "  password: %s\n"
+	    "---\n"
+	    "apiVersion: v1\n"
+	    "kind: Secret\n"
+	    "metadata:\n"
+	    "  name: auger-%s-events\n"
+	    "  namespace: flux-system\n"
+	    "type: Opaque\n"
+	    "stringData:\n"
+	    "  token: %s\n", env, name, token, env,
+	    json_string_value(json_object_get(rec, "eventsToken"))) < 0) {
+		api_fail(a, 500, "out of memory");
+		goto out;
+	}
+	log_info("env %s bootstrapped by %s: read token %s", env, a->cred.name,
+	    name);
+	a->status = 201;
+	a->out = json_pack("{s:s,s:s,s:s}", "env", env, "tokenName", name,
+	    "secrets", yaml);
+	free(yaml);
+out:
+	json_decref(rec);
+	json_decref(j);
+}
+
+/* Artifact vars, plus the version's fields where CI did not set them. */
+static json_t *
+vars_of(const json_t *artifact, const char *app)
+{
+	json_t *vars = json_object(), *v = json_object_get(artifact, "version");
+	const char *k;
+	json_t *x;
+	static const struct {
+		const char *var, *field;
+	} from_version[] = {
+		{ "SHA", "sha" }, { "BRANCH", "branch" }, { "TAG", "tag" },
+		{ "EVENT", "event" }, { "REPO", "repositoryName" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof from_version / sizeof from_version[0]; i++) {
+		const char *s = json_string_value(json_object_get(v,
+		    from_version[i].field));
+
+		if (s != NULL)
+			json_object_set_new(vars, from_version[i].var,
+			    json_string(s));
+	}
+	json_object_foreach((json_t *)json_object_get(artifact, "vars"), k, x) {
+		if (json_is_string(x))
+			json_object_set(vars, k, x);
+		else {
+			char *s = json_dumps(x, JSON_ENCODE_ANY);
+
+			json_object_set_new(vars, k, json_string(s ? s : ""));
+			free(s);
+		}
+	}
+	json_object_set_new(vars, "APP", json_string(app));
+	return vars;
+}
+
+/* A manifest ready to commit: templated and rendered. */
+struct prepared {
+	char			 app[64];
+	char			 env[64];
+	struct render_out	*ro;
+	struct ag_file		*files;
+};
+
+static void
+prepared_free(struct prepared *p)
+{
+	if (p->ro != NULL)
+		render_out_free(p->ro);
+	free(p->files);
+	p->ro = NULL;
+	p->files = NULL;
+}
+
+/* Templates and renders; on error err says what and which manifest. */
+static int
+prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
+    struct ag_err *err)
+{
+	const char *app = json_string_value(json_object_get(manifest, "app"));
+	const char *env = json_string_value(json_object_get(manifest, "env"));
+	json_t *vars, *m = NULL;
+	struct ag_err e = { 0, "" };
+	size_t i;
+	int r = -1;
+
+	memset(p, 0, sizeof *p);
+	snprintf(p->app, sizeof p->app, "%s", app ? app : "");
+	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
+	vars = vars_of(artifact, p->app);
+	if (ag_template_json(&m, manifest, vars, &e) < 0 ||
+	    render_manifest(&p->ro, m, &e) < 0) {
+		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
+		    p->env, p->app, e.msg);
+		goto out;
+	}
+	if ((p->files = calloc(p->ro->nfiles + 1, sizeof *p->files)) == NULL) {
+		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < p->ro->nfiles; i++) {
+		p->files[i].name = p->ro->files[i].name;
+		p->files[i].data = p->ro->files[i].data;
+		p->files[i].len = p->ro->files[i].len;
+	}
+	r = 0;
+out:
+	json_decref(vars);
+	json_decref(m);
+	return r;
+}
+
+/* Runs fn on env's apps repo under its ref lock; refreshes the cache. */
+typedef int (*locked_fn)(json_t **out, const struct ag_release_ctx *c,
+    void *arg, struct ag_err *err);
+
+static int
+with_env(json_t **out, const char *env, locked_fn fn, void *arg,
+    struct ag_err *err)
+{
+	struct ag_release_ctx c;
+	struct repostate *rs;
+	git_repository *repo = NULL;
+	char name[128];
+	int r;
+
+	snprintf(name, sizeof name, "gitops-%s-apps", env);
+	if ((rs = repostate_get(name)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if (ag_repo_open(&repo, augerd.repos, name, err) < 0)
+		return -1;
+	c.repo = repo;
+	c.st = augerd.store;
+	c.env = env;
+	c.repo_name = name;
+	pthread_mutex_lock(&rs->ref_lock);
+	r = fn(out, &c, arg, err);
+	/* Clones that start after this answer see the new commit. */
+	if (r == 0 && *out != NULL &&
+	    json_is_string(json_object_get(*out, "gitopsRef")))
+		repostate_moved(rs, repo);
+	pthread_mutex_unlock(&rs->ref_lock);
+	git_repository_free(repo);
+	return r;
+}
+
+struct deploy_arg {
+	struct prepared		*p;
+	json_t			*base;
+};
+
+static int
+locked_deploy(json_t **out, const struct ag_release_ctx *c, void *arg,
+    struct ag_err *err)
+{
+	struct deploy_arg *d = arg;
+
+	return ag_release_deploy(out, c, d->p->app, d->p->files,
+	    d->p->ro->nfiles, d->base, err);
+}
+
+/* Commits one prepared manifest; *out the release (or "unchanged"). */
+static int
+commit_prepared(json_t **out, struct prepared *p, const json_t *artifact,
+    const char *by, struct ag_err *err)
+{
+	struct deploy_arg d;
+	int r;
+
+	d.p = p;
+	d.base = json_pack("{s:O,s:s,s:O}", "artifactId",
+	    json_object_get(artifact, "id"), "triggeredBy", by, "version",
+	    json_object_get(artifact, "version"));
+	r = with_env(out, p->env, locked_deploy, &d, err);
+	json_decref(d.base);
+	if (r == 0 && json_array_size(p->ro->warnings) > 0)
+		json_object_set(*out, "warnings", p->ro->warnings);
+	if (r == 0)
+		log_info("release %s/%s by %s: %s", p->env, p->app, by,
+		    json_is_string(json_object_get(*out, "gitopsRef")) ?
+		    json_string_value(json_object_get(*out, "gitopsRef")) :
+		    "unchanged, no commit");
+	return r;
+}
+
+/*
+ * Deploys the artifact's manifests for env (one app, or all; policy:
+ * only those whose deploy policy matches). All are prepared before any
+ * commit, so a template or render error changes nothing.
+ */
+static int
+deploy_artifact(json_t **out, struct apijob *a, const json_t *artifact,
+    const char *env, const char *app, int policy, struct ag_err *err)
+{
+	const json_t *envs = json_object_get(artifact, "environments"), *m;
+	struct prepared *ps = NULL;
+	json_t *res = json_array(), *rel;
+	size_t i, n = 0;
+	int r = -1, match;
+	char repo[128];
+
+	if ((ps = calloc(json_array_size(envs) + 1, sizeof *ps)) == NULL) {
+		json_decref(res);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	json_array_foreach(envs, i, m) {
+		const char *menv = json_string_value(json_object_get(m, "env"));
+		const char *mapp = json_string_value(json_object_get(m, "app"));
+		struct ag_err pe = { 0, "" };
+
+		if ((env != NULL && strcmp(menv, env) != 0) ||
+		    (app != NULL && strcmp(mapp, app) != 0))
+			continue;
+		if (policy) {
+			match = ag_policy_match(json_object_get(m, "deploy"),
+			    json_object_get(artifact, "version"), &pe);
+			if (match < 0)
+				json_array_append_new(res, json_pack(
+				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
+				    "error", pe.msg));
+			if (match <= 0)
+				continue;
+			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
+			if (ag_env_get(&rel, augerd.store, menv, NULL) < 0) {
+				json_array_append_new(res, json_pack(
+				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
+				    "error", "no such env"));
+				continue;
+			}
+			json_decref(rel);
+			if (!ag_access_allowed(&a->cred.g, AG_OP_PUSH, repo)) {
+				json_array_append_new(res, json_pack(
+				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
+				    "error", "not allowed to deploy here"));
+				continue;
+			}
+		}
+		if (prepare(&ps[n], artifact, m, &pe) < 0) {
+			if (!policy) {
+				ag_err_set(err, pe.code, "%s", pe.msg);
+				goto out;
+			}
+			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
+			    "app", mapp, "env", menv, "error", pe.msg));
+			continue;
+		}
+		n++;
+	}
+	if (!policy && n == 0) {
+		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
+		    "for %s%s%s", json_string_value(json_object_get(artifact,
+		    "id")), env, app ? "/" : "", app ? app : "");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (commit_prepared(&rel, &ps[i], artifact, policy ? "policy" :
+		    a->cred.name, err) < 0) {
+			if (!policy)
+				goto out;
+			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
+			    "app", ps[i].app, "env", ps[i].env, "error",
+			    err->msg));
+			ag_err_clear(err);
+			continue;
+		}
+		json_array_append_new(res, rel);
+	}
+	*out = res;
+	res = NULL;
+	r = 0;
+out:
+	for (i = 0; i < n + 1 && i <= json_array_size(envs); i++)
+		prepared_free(&ps[i]);
+	free(ps);
+	json_decref(res);
+	return r;
+}
+
+void
+deploy_artifact_create(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	json_t *j, *art = NULL, *rels = NULL;
+
+	(void)arg;
+	if (a->cred.g.role == AG_ROLE_READ) {
+		api_fail(a, 403, "%s may not push artifacts", a->cred.name);
+		return;
+	}
+	if ((j = api_body(a)) == NULL)
+		return;
+	if (ag_artifact_put(&art, augerd.store, j, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		goto out;
+	}
+	log_info("artifact %s stored by %s", json_string_value(
+	    json_object_get(art, "id")), a->cred.name);
+	/* Manifests whose policy matches deploy now. */
+	if (deploy_artifact(&rels, a, art, NULL, NULL, 1, &err) < 0)
+		rels = json_pack("[{s:s}]", "error", err.msg);
+	json_object_set_new(art, "releases", rels);
+	a->status = 201;
+	a->out = art;
+	art = NULL;
+out:
+	json_decref(art);
+	json_decref(j);
+}
+
+static int64_t
+qint(struct apijob *a, const char *name)
+{
+	const char *s = api_query(a, name);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void
+deploy_artifacts_list(struct apijob *a, const char *arg)
+{
+	struct ag_artifact_query q = { 0 };
+	struct ag_err err = { 0, "" };
+	json_t *out;
+
+	(void)arg;
+	q.repository = api_query(a, "repository");
+	q.branch = api_query(a, "branch");
+	q.event = api_query(a, "event");
+	q.sha = api_query(a, "sha");
+	q.limit = (size_t)qint(a, "limit");
+	q.offset = (size_t)qint(a, "offset");
+	q.since = qint(a, "since");
+	q.until = qint(a, "until");
+	if (ag_artifact_list(&out, augerd.store, &q, &err) < 0) {
+		api_fail(a, 500, "%s", err.msg);
+		return;
+	}
+	a->status = 200;
+	a->out = out;
+}
+
+void
+deploy_releases_create(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *env, *app, *id;
+	json_t *j, *art = NULL, *rels = NULL;
+	char repo[128];
+
+	(void)arg;
+	if ((j = api_body(a)) == NULL)
+		return;
+	env = json_string_value(json_object_get(j, "env"));
+	app = json_string_value(json_object_get(j, "app"));
+	id = json_string_value(json_object_get(j, "artifactId"));
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_PUSH, repo, "deploy to this env"))
+		goto out;
+	if (id == NULL) {
+		api_fail(a, 400, "\"artifactId\" is required");
+		goto out;
+	}
+	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
+	    deploy_artifact(&rels, a, art, env, app, 0, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		goto out;
+	}
+	a->status = 201;
+	a->out = json_pack("{s:o}", "releases", rels);
+out:
+	json_decref(art);
+	json_decref(j);
+}
+
+void
+deploy_releases_list(struct apijob *a, const char *arg)
+{
+	struct ag_release_query q = { 0 };
+	struct ag_err err = { 0, "" };
+	const char *env = api_query(a, "env");
+	char repo[128];
+	json_t *out;
+
+	(void)arg;
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_FETCH, repo, "read this env's history"))
+		return;
+	q.app = api_query(a, "app");
+	q.limit = (size_t)qint(a, "limit");
+	q.offset = (size_t)qint(a, "offset");
+	q.since = qint(a, "since");
+	q.until = qint(a, "until");
+	if (ag_release_list(&out, augerd.store, env, &q, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		return;
+	}
+	a->status = 200;
+	a->out = out;
+}
+
+void
+deploy_status(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *env = api_query(a, "env");
+	char repo[128];
+	json_t *out;
+
+	(void)arg;
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_FETCH, repo, "read this env's status"))
+		return;
+	if (ag_release_status(&out, augerd.store, env, &err) < 0) {
+		api_fail(a, 500, "%s", err.msg);
+		return;
+	}
+	a->status = 200;
+	a->out = json_pack("{s:s,s:o}", "env", env, "apps", out);
+}
+
+struct target {
+	const char	*app, *to, *by;
+};
+
+struct status_arg {
+	const char	*sha, *status, *desc;
+	size_t		*marked;
+};
+
+static int
+locked_status(json_t **out, const struct ag_release_ctx *c, void *arg,
+    struct ag_err *err)
+{
+	struct status_arg *s = arg;
+
+	*out = NULL;
+	return ag_release_set_status(c, s->sha, s->status, s->desc, s->marked,
+	    err);
+}
+
+static int
+set_status(const char *env, const char *sha, const char *status,
+    const char *desc, size_t *marked, struct ag_err *err)
+{
+	struct status_arg s = { sha, status, desc, marked };
+	json_t *out = NULL;
+
+	return with_env(&out, env, locked_status, &s, err);
+}
+
+static int
+locked_rollback(json_t **out, const struct ag_release_ctx *c, void *arg,
+    struct ag_err *err)
+{
+	struct target *t = arg;
+
+	return ag_release_rollback(out, c, t->app, t->to, t->by, err);
+}
+
+static int
+locked_delete(json_t **out, const struct ag_release_ctx *c, void *arg,
+    struct ag_err *err)
+{
+	struct target *t = arg;
+
+	return ag_release_delete(out, c, t->app, t->by, err);
+}
+
+/* env, app (and to) from the query string or a JSON body. */
+static int
+target_args(struct apijob *a, json_t **body, const char **env,
+    struct target *t)
+{
+	*body = NULL;
+	*env = api_query(a, "env");
+	t->app = api_query(a, "app");
+	t->to = api_query(a, "sha");
+	if (a->bodylen > 0) {
+		if ((*body = api_body(a)) == NULL)
+			return -1;
+		if (json_is_string(json_object_get(*body, "env")))
+			*env = json_string_value(json_object_get(*body, "env"));
+		if (json_is_string(json_object_get(*body, "app")))
+			t->app = json_string_value(json_object_get(*body,
+			    "app"));
+		if (json_is_string(json_object_get(*body, "to")))
+			t->to = json_string_value(json_object_get(*body, "to"));
+		else if (json_is_integer(json_object_get(*body, "to"))) {
+			static __thread char num[32];
+
+			snprintf(num, sizeof num, "%lld", (long long)
+			    json_integer_value(json_object_get(*body, "to")));
+			t->to = num;
+		}
+	}
+	if (t->app == NULL || *t->app == '\0') {
+		api_fail(a, 400, "\"app\" is required");
+		return -1;
+	}
+	t->by = a->cred.name;
+	return 0;
+}
+
+static void
+env_write(struct apijob *a, locked_fn fn, const char *what)
+{
+	struct ag_err err = { 0, "" };
+	struct target t = { 0 };
+	const char *env;
+	json_t *body, *out = NULL;
+	char repo[128];
+
+	if (target_args(a, &body, &env, &t) < 0)
+		return;
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_PUSH, repo, what))
+		goto out;
+	if (with_env(&out, env, fn, &t, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		goto out;
+	}
+	log_info("%s %s/%s by %s: %s", fn == locked_rollback ? "rollback" :
+	    "delete", env, t.app, a->cred.name, json_string_value(
+	    json_object_get(out, "gitopsRef")));
+	a->status = 201;
+	a->out = out;
+out:
+	json_decref(body);
+}
+
+void
+deploy_rollback(struct apijob *a, const char *arg)
+{
+	(void)arg;
+	env_write(a, locked_rollback, "roll back in this env");
+}
+
+void
+deploy_delete(struct apijob *a, const char *arg)
+{
+	(void)arg;
+	env_write(a, locked_delete, "delete apps in this env");
+}
+
+/*
+ * POST /api/flux-events?env=E: an event from Flux's notification
+ * controller, signed with the env's events token (X-Signature:
+ * sha256=<hex HMAC of the body>). Its metadata.revision ("main@sha1:<sha>")
+ * names the gitops commit whose status it reports.
+ */
+void
+deploy_flux_events(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	char hex[65], *p;
+	const char *env = api_query(a, "env"), *rev, *reason, *msg, *sha;
+	json_t *rec = NULL, *ev = NULL;
+	size_t marked = 0;
+	int i;
+
+	(void)arg;
+	if (env == NULL || ag_env_get(&rec, augerd.store, env, &err) < 0) {
+		api_fail(a, env ? 404 : 400, "%s", env ? err.msg :
+		    "?env= is required");
+		return;
+	}
+	HMAC(EVP_sha256(), json_string_value(json_object_get(rec,
+	    "eventsToken")), (int)json_string_length(json_object_get(rec,
+	    "eventsToken")), (const unsigned char *)a->body, a->bodylen, mac,
+	    &maclen);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	p = a->signature;
+	if (strncmp(p, "sha256=", 7) != 0 || strlen(p + 7) != 64 ||
+	    CRYPTO_memcmp(p + 7, hex, 64) != 0) {
+		log_info("flux event for %s: bad signature", env);
+		api_fail(a, 401, "bad or missing X-Signature (sha256=HMAC of "
+		    "the body with the env's events token)");
+		goto out;
+	}
+	if ((ev = api_body(a)) == NULL)
+		goto out;
+	rev = json_string_value(json_object_get(json_object_get(ev,
+	    "metadata"), "revision"));
+	reason = json_string_value(json_object_get(ev, "reason"));
+	msg = json_string_value(json_object_get(ev, "message"));
+	if (rev == NULL || reason == NULL) {
+		api_fail(a, 400, "event needs metadata.revision and reason");
+		goto out;
+	}
+	/* "main@sha1:<sha>", "main/<sha>", or the bare sha. */
+	sha = strrchr(rev, ':') ? strrchr(rev, ':') + 1 : strrchr(rev, '/') ?
+	    strrchr(rev, '/') + 1 : rev;
+	if (set_status(env, sha, reason, msg ? msg : "", &marked, &err) < 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		goto out;
+	}
+	log_info("flux event %s: %.12s %s (%zu commit(s))", env, sha, reason,
+	    marked);
+	a->status = 200;
+	a->out = json_pack("{s:s,s:s,s:I}", "sha", sha, "status", reason,
+	    "marked", (json_int_t)marked);
+out:
+	json_decref(ev);
+	json_decref(rec);
+}
+
+static int
+each_env(int reindex)
+{
+	struct ag_err err = { 0, "" };
+	struct ag_release_ctx c;
+	git_repository *repo;
+	json_t *envs, *e;
+	size_t i, added;
+	char name[128];
+	int bad = 0;
+
+	if (ag_env_list(&envs, augerd.store, &err) < 0) {
+		log_warn("listing envs: %s", err.msg);
+		return -1;
+	}
+	json_array_foreach(envs, i, e) {
+		const char *env = json_string_value(json_object_get(e, "name"));
+
+		snprintf(name, sizeof name, "gitops-%s-apps", env);
+		ag_err_clear(&err);
+		if (ag_repo_open(&repo, augerd.repos, name, &err) < 0) {
+			log_warn("env %s: %s", env, err.msg);
+			bad = 1;
+			continue;
+		}
+		c.repo = repo;
+		c.st = augerd.store;
+		c.env = env;
+		c.repo_name = name;
+		if ((reindex ? ag_release_reindex(&c, &added, &err) :
+		    ag_release_catch_up(&c, &added, &err)) < 0) {
+			log_warn("env %s: indexing: %s", env, err.msg);
+			bad = 1;
+		} else if (added > 0 || reindex)
+			log_info("env %s: indexed %zu commit(s) from git", env,
+			    added);
+		git_repository_free(repo);
+	}
+	json_decref(envs);
+	return bad ? -1 : 0;
+}
+
+int
+deploy_catch_up_all(void)
+{
+	return each_env(0);
+}
+
+int
+deploy_reindex_all(void)
+{
+	return each_env(1);
+}

@@ -1,0 +1,25 @@
+/* The release API: environments, artifacts, deploys, history, rollback. */
+#ifndef DAEMON_DEPLOY_H
+#define DAEMON_DEPLOY_H
+
+#include "api.h"
+
+void	deploy_envs_create(struct apijob *a, const char *arg);
+void	deploy_envs_list(struct apijob *a, const char *arg);
+void	deploy_bootstrap(struct apijob *a, const char *arg);
+void	deploy_artifact_create(struct apijob *a, const char *arg);
+void	deploy_artifacts_list(struct apijob *a, const char *arg);
+void	deploy_releases_create(struct apijob *a, const char *arg);
+void	deploy_releases_list(struct apijob *a, const char *arg);
+void	deploy_status(struct apijob *a, const char *arg);
+void	deploy_rollback(struct apijob *a, const char *arg);
+void	deploy_delete(struct apijob *a, const char *arg);
+/* Flux notification-controller events (generic-hmac provider). */
+void	deploy_flux_events(struct apijob *a, const char *arg);
+
+/* Brings every env's release index up to date (at start). */
+int	deploy_catch_up_all(void);
+/* augerd reindex: rebuilds every env's index from git. */
+int	deploy_reindex_all(void);
+
+#endif

@@ -1,0 +1,1855 @@
+/*
+ * The built-in render stage: OneChart's Deployment, Service, Ingress,
+ * ConfigMap, PVCs and PDB built as JSON trees from the manifest's values
+ * (OneChart's values.yaml defaults merged underneath, as Helm does), plus
+ * the raw manifests, each written out through the YAML emitter. What it
+ * renders, and what it leaves out, is in hooks/RENDER.md.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "auger/yaml.h"
+#include "render.h"
+
+#define RENDER_MAX_INGRESSES	16
+#define RENDER_DNS_LABEL_MAX	63
+
+/* The shape of the values this renderer reads, to warn about the rest. */
+enum render_kind {
+	RK_ANY,		/* a scalar, or a map or list copied as it is */
+	RK_OBJ,		/* a map whose keys are listed in sub */
+	RK_LIST		/* a list of maps whose keys are listed in sub */
+};
+
+struct render_key {
+	const char		*name;
+	enum render_kind	 kind;
+	const struct render_key	*sub;
+};
+
+static const struct render_key render_image_keys[] = {
+	{ "repository", RK_ANY, NULL }, { "tag", RK_ANY, NULL },
+	{ "pullPolicy", RK_ANY, NULL }, { NULL, RK_ANY, NULL }
+};
+static const struct render_key render_probe_keys[] = {
+	{ "enabled", RK_ANY, NULL }, { "path", RK_ANY, NULL },
+	{ "settings", RK_ANY, NULL }, { NULL, RK_ANY, NULL }
+};
+static const struct render_key render_resources_keys[] = {
+	{ "requests", RK_ANY, NULL }, { "limits", RK_ANY, NULL },
+	{ "ignore", RK_ANY, NULL }, { "ignoreLimits", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_path_keys[] = {
+	{ "path", RK_ANY, NULL }, { "pathType", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_ingress_keys[] = {
+	{ "host", RK_ANY, NULL }, { "path", RK_ANY, NULL },
+	{ "pathType", RK_ANY, NULL }, { "paths", RK_LIST, render_path_keys },
+	{ "ingressClassName", RK_ANY, NULL }, { "annotations", RK_ANY, NULL },
+	{ "tlsEnabled", RK_ANY, NULL }, { "secretName", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_hostpath_keys[] = {
+	{ "path", RK_ANY, NULL }, { "type", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_volume_keys[] = {
+	{ "name", RK_ANY, NULL }, { "path", RK_ANY, NULL },
+	{ "subPath", RK_ANY, NULL }, { "size", RK_ANY, NULL },
+	{ "storageClass", RK_ANY, NULL }, { "accessMode", RK_ANY, NULL },
+	{ "volumeMode", RK_ANY, NULL }, { "pvcAnnotations", RK_ANY, NULL },
+	{ "existingClaim", RK_ANY, NULL }, { "emptyDir", RK_ANY, NULL },
+	{ "existingConfigMap", RK_ANY, NULL },
+	{ "hostPath", RK_OBJ, render_hostpath_keys },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_port_keys[] = {
+	{ "name", RK_ANY, NULL }, { "containerPort", RK_ANY, NULL },
+	{ "svcPort", RK_ANY, NULL }, { "protocol", RK_ANY, NULL },
+	{ "nodePort", RK_ANY, NULL }, { NULL, RK_ANY, NULL }
+};
+static const struct render_key render_ref_keys[] = {
+	{ "name", RK_ANY, NULL }, { "optional", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+static const struct render_key render_values_keys[] = {
+	{ "image", RK_OBJ, render_image_keys },
+	{ "replicas", RK_ANY, NULL },
+	{ "nameOverride", RK_ANY, NULL },
+	{ "fullnameOverride", RK_ANY, NULL },
+	{ "strategy", RK_ANY, NULL },
+	{ "podAnnotations", RK_ANY, NULL },
+	{ "podLabels", RK_ANY, NULL },
+	{ "podSecurityContext", RK_ANY, NULL },
+	{ "securityContext", RK_ANY, NULL },
+	{ "serviceAccount", RK_ANY, NULL },
+	{ "imagePullSecrets", RK_ANY, NULL },
+	{ "command", RK_ANY, NULL },
+	{ "shell", RK_ANY, NULL },
+	{ "containerPort", RK_ANY, NULL },
+	{ "ports", RK_LIST, render_port_keys },
+	{ "svcPort", RK_ANY, NULL },
+	{ "nodePortEnabled", RK_ANY, NULL },
+	{ "nodePort", RK_ANY, NULL },
+	{ "loadbalancerEnabled", RK_ANY, NULL },
+	{ "serviceAnnotations", RK_ANY, NULL },
+	{ "resources", RK_OBJ, render_resources_keys },
+	{ "probe", RK_OBJ, render_probe_keys },
+	{ "livenessProbe", RK_OBJ, render_probe_keys },
+	{ "vars", RK_ANY, NULL },
+	{ "secretEnabled", RK_ANY, NULL },
+	{ "secretName", RK_ANY, NULL },
+	{ "existingSecrets", RK_LIST, render_ref_keys },
+	{ "existingConfigMaps", RK_LIST, render_ref_keys },
+	{ "volumes", RK_LIST, render_volume_keys },
+	{ "ingress", RK_OBJ, render_ingress_keys },
+	{ "ingresses", RK_LIST, render_ingress_keys },
+	{ "nodeSelector", RK_ANY, NULL },
+	{ "tolerations", RK_ANY, NULL },
+	{ "affinity", RK_ANY, NULL },
+	{ "spreadAcrossNodes", RK_ANY, NULL },
+	{ "podDisruptionBudgetEnabled", RK_ANY, NULL },
+	{ "gitSha", RK_ANY, NULL },
+	{ "gitRepository", RK_ANY, NULL },
+	{ "gitBranch", RK_ANY, NULL },
+	{ NULL, RK_ANY, NULL }
+};
+
+/* Manifest fields that are not for the renderer but are no mistake. */
+static const char *const render_manifest_keys[] = {
+	"app", "env", "namespace", "chart", "values", "manifests",
+	"strategicMergePatches", "json6902Patches", "dependencies",
+	"preview", "deploy", "cleanup", NULL
+};
+
+/* Kinds without a namespace: raw manifests of these get none. */
+static const char *const render_cluster_kinds[] = {
+	"Namespace", "Node", "PersistentVolume", "StorageClass",
+	"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+	"PriorityClass", "RuntimeClass", "IngressClass", "CSIDriver",
+	"CSINode", "VolumeAttachment", "MutatingWebhookConfiguration",
+	"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+	"ValidatingAdmissionPolicyBinding", "APIService",
+	"CertificateSigningRequest", "PodSecurityPolicy", "FlowSchema",
+	"PriorityLevelConfiguration", "ComponentStatus", "ClusterIssuer",
+	"ClusterPolicy", "GatewayClass", "VolumeSnapshotClass",
+	"VolumeSnapshotContent", NULL
+};
+
+struct render_ctx {
+	const char		*app;
+	const char		*ns;
+	const json_t		*v;	/* values over the defaults */
+	json_t			*sel;		/* selector labels */
+	json_t			*labels;	/* all labels */
+	json_t			*scratch; /* strings made from numbers */
+	char			 checksum[2 * EVP_MAX_MD_SIZE + 1];
+	struct render_out	*out;
+	size_t			 cap;
+	struct ag_err		*err;
+};
+
+static int
+render_oom(struct render_ctx *c)
+{
+	return ag_err_set(c->err, AG_EINTERNAL, "render: out of memory");
+}
+
+static int
+render_warn(struct render_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+render_warn(struct render_ctx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (json_array_append_new(c->out->warnings, json_string(msg)) < 0)
+		return render_oom(c);
+	return 0;
+}
+
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63: a Kubernetes DNS label. */
+static int
+render_is_dns_label(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > RENDER_DNS_LABEL_MAX || s[0] == '-' ||
+	    s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/*
+ * OneChart's robustName: each run of characters outside [0-9A-Za-z_]
+ * becomes '-', so does '_', then lowercase, cut to 63, one trailing '-'
+ * dropped.
+ */
+static const char *
+render_robust_name(char *out, size_t outsz, const char *in)
+{
+	size_t n = 0;
+	int run = 0;
+	char ch;
+
+	for (; *in != '\0' && n + 1 < outsz && n < RENDER_DNS_LABEL_MAX; in++) {
+		ch = *in;
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= 'A' && ch <= 'Z') || ch == '_') {
+			out[n++] = ch == '_' ? '-' : (ch >= 'A' && ch <= 'Z') ?
+			    (char)(ch - 'A' + 'a') : ch;
+			run = 0;
+		} else if (!run) {
+			out[n++] = '-';
+			run = 1;
+		}
+	}
+	if (n > 0 && out[n - 1] == '-')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+/* Go template truthiness, and a map with "enabled: false" is off too. */
+static int
+render_truthy(const json_t *v)
+{
+	const json_t *en;
+
+	if (v == NULL)
+		return 0;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		en = json_object_get(v, "enabled");
+		if (en != NULL && (json_is_false(en) || json_is_null(en)))
+			return 0;
+		return json_object_size(v) > 0;
+	case JSON_ARRAY:
+		return json_array_size(v) > 0;
+	case JSON_STRING:
+		return json_string_length(v) > 0;
+	case JSON_INTEGER:
+		return json_integer_value(v) != 0;
+	case JSON_REAL:
+		return json_real_value(v) != 0;
+	case JSON_TRUE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Warns about every key of user values that nothing here reads. */
+static int
+render_check_keys(struct render_ctx *c, const json_t *v,
+    const struct render_key *keys, const char *path, int depth)
+{
+	const struct render_key *k;
+	const char *name;
+	char sub[512];
+	json_t *x, *item;
+	size_t i;
+	int r;
+
+	json_object_foreach((json_t *)(uintptr_t)v, name, x) {
+		for (k = keys; k->name != NULL; k++)
+			if (strcmp(k->name, name) == 0)
+				break;
+		snprintf(sub, sizeof sub, "%s.%s", path, name);
+		if (k->name == NULL) {
+			if (render_truthy(x) && (r = render_warn(c,
+			    "%s is not supported by the built-in renderer and "
+			    "was ignored", sub)) < 0)
+				return r;
+			continue;
+		}
+		if (depth > 4)
+			continue;
+		if (k->kind == RK_OBJ && json_is_object(x)) {
+			if ((r = render_check_keys(c, x, k->sub, sub,
+			    depth + 1)) < 0)
+				return r;
+		} else if (k->kind == RK_LIST && json_is_array(x)) {
+			json_array_foreach(x, i, item) {
+				char isub[560];
+
+				if (!json_is_object(item))
+					continue;
+				snprintf(isub, sizeof isub, "%s[%zu]", sub, i);
+				if ((r = render_check_keys(c, item, k->sub,
+				    isub, depth + 1)) < 0)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Helm's coalescing of user values over chart defaults: maps merge key by
+ * key, anything else replaces, and null deletes the default.
+ */
+static int
+render_merge(json_t *dst, const json_t *src)
+{
+	const char *k;
+	json_t *x, *d, *cp;
+
+	json_object_foreach((json_t *)(uintptr_t)src, k, x) {
+		d = json_object_get(dst, k);
+		if (json_is_null(x)) {
+			json_object_del(dst, k);
+			continue;
+		}
+		if (json_is_object(x) && json_is_object(d)) {
+			if (render_merge(d, x) < 0)
+				return -1;
+			continue;
+		}
+		if ((cp = json_deep_copy(x)) == NULL ||
+		    json_object_set_new(dst, k, cp) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* OneChart's values.yaml, the part this renderer reads. */
+static json_t *
+render_defaults(void)
+{
+	return json_pack("{s:{s:s, s:s, s:s}, s:i, s:s, s:s, s:{}, s:{},"
+	    " s:{s:i}, s:{}, s:i, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:{}, s:[],"
+	    " s:{s:b, s:s, s:{s:i, s:i, s:i, s:i, s:i}},"
+	    " s:{s:b, s:s, s:{s:i, s:i, s:i, s:i, s:i}},"
+	    " s:b, s:s, s:b, s:b, s:b}",
+	    "image", "repository", "nginx", "tag", "latest",
+	    "pullPolicy", "IfNotPresent",
+	    "replicas", 1,
+	    "nameOverride", "",
+	    "fullnameOverride", "",
+	    "podAnnotations",
+	    "podLabels",
+	    "podSecurityContext", "fsGroup", 999,
+	    "securityContext",
+	    "containerPort", 80,
+	    "resources", "requests", "cpu", "200m", "memory", "200Mi",
+	    "limits", "cpu", "200m", "memory", "200Mi",
+	    "nodeSelector",
+	    "tolerations",
+	    "probe", "enabled", 0, "path", "/", "settings",
+	    "initialDelaySeconds", 0, "periodSeconds", 10,
+	    "successThreshold", 1, "timeoutSeconds", 3, "failureThreshold", 3,
+	    "livenessProbe", "enabled", 0, "path", "/", "settings",
+	    "initialDelaySeconds", 0, "periodSeconds", 10,
+	    "successThreshold", 1, "timeoutSeconds", 3, "failureThreshold", 3,
+	    "secretEnabled", 0,
+	    "shell", "/bin/sh",
+	    "podDisruptionBudgetEnabled", 1,
+	    "spreadAcrossNodes", 0,
+	    "nodePortEnabled", 0);
+}
+
+/*
+ * Typed reads of a value: absent or null gives the default; a value of
+ * the wrong type is an error naming it (path is the map's own path).
+ */
+static int
+render_str(struct render_ctx *c, const json_t *o, const char *key,
+    const char *path, const char *def, const char **out)
+{
+	const json_t *x = json_object_get(o, key);
+	char num[64];
+	json_t *s;
+
+	*out = def;
+	if (x == NULL || json_is_null(x))
+		return 0;
+	switch (json_typeof(x)) {
+	case JSON_STRING:
+		if (memchr(json_string_value(x), '\0',
+		    json_string_length(x)) != NULL)
+			return ag_err_set(c->err, AG_EINVAL,
+			    "%s.%s contains a NUL byte", path, key);
+		*out = json_string_value(x);
+		return 0;
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(x));
+		break;
+	case JSON_REAL:
+		/* a tag like 1.20 that YAML read as a number; Go prints %v */
+		snprintf(num, sizeof num, "%.15g", json_real_value(x));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		snprintf(num, sizeof num, "%s", json_is_true(x) ? "true" :
+		    "false");
+		break;
+	default:
+		return ag_err_set(c->err, AG_EINVAL, "%s.%s must be a string",
+		    path, key);
+	}
+	if ((s = json_string(num)) == NULL ||
+	    json_array_append_new(c->scratch, s) < 0)
+		return render_oom(c);
+	*out = json_string_value(s);
+	return 0;
+}
+
+static int
+render_int(struct render_ctx *c, const json_t *o, const char *key,
+    const char *path, json_int_t def, json_int_t min, json_int_t max,
+    json_int_t *out)
+{
+	const json_t *x = json_object_get(o, key);
+	json_int_t v;
+	double d;
+	char *end;
+
+	*out = def;
+	if (x == NULL || json_is_null(x))
+		return 0;
+	if (json_is_integer(x))
+		v = json_integer_value(x);
+	else if (json_is_real(x) && (d = json_real_value(x)) >= -1e15 &&
+	    d <= 1e15 && d == (double)(json_int_t)d)
+		v = (json_int_t)d;
+	else if (json_is_string(x) && json_string_length(x) > 0 &&
+	    json_string_length(x) < 16 &&
+	    strspn(json_string_value(x), "0123456789") ==
+	    json_string_length(x))
+		v = strtoll(json_string_value(x), &end, 10);
+	else
+		return ag_err_set(c->err, AG_EINVAL,
+		    "%s.%s must be an integer", path, key);
+	if (v < min || v > max)
+		return ag_err_set(c->err, AG_EINVAL,
+		    "%s.%s is %" JSON_INTEGER_FORMAT ", outside %"
+		    JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT, path, key,
+		    v, min, max);
+	*out = v;
+	return 0;
+}
+
+static int
+render_bool(struct render_ctx *c, const json_t *o, const char *key,
+    const char *path, int def, int *out)
+{
+	const json_t *x = json_object_get(o, key);
+
+	*out = def;
+	if (x == NULL || json_is_null(x))
+		return 0;
+	if (!json_is_boolean(x))
+		return ag_err_set(c->err, AG_EINVAL,
+		    "%s.%s must be true or false", path, key);
+	*out = json_is_true(x);
+	return 0;
+}
+
+/* A map or list value: *out is NULL when absent, null or empty. */
+static int
+render_coll(struct render_ctx *c, const json_t *o, const char *key,
+    const char *path, json_type want, const json_t **out)
+{
+	const json_t *x = json_object_get(o, key);
+
+	*out = NULL;
+	if (x == NULL || json_is_null(x))
+		return 0;
+	if (json_typeof(x) != want)
+		return ag_err_set(c->err, AG_EINVAL, "%s.%s must be %s", path,
+		    key, want == JSON_OBJECT ? "a map" : "a list");
+	if ((want == JSON_OBJECT && json_object_size(x) > 0) ||
+	    (want == JSON_ARRAY && json_array_size(x) > 0))
+		*out = x;
+	return 0;
+}
+
+/* A map of strings (annotations, labels): values stringified. */
+static int
+render_strmap(struct render_ctx *c, json_t *dst, const json_t *src,
+    const char *path)
+{
+	const char *k, *s;
+	json_t *x;
+	int r;
+
+	json_object_foreach((json_t *)(uintptr_t)src, k, x) {
+		if ((r = render_str(c, src, k, path, "", &s)) < 0)
+			return r;
+		if (json_object_set_new(dst, k, json_string(s)) < 0)
+			return render_oom(c);
+	}
+	return 0;
+}
+
+/* metadata: name, namespace and (when labels) the chart's labels. */
+static json_t *
+render_meta(struct render_ctx *c, const char *name, int labels)
+{
+	json_t *m = json_pack("{s:s, s:s}", "name", name, "namespace", c->ns);
+
+	if (m != NULL && labels &&
+	    json_object_set_new(m, "labels", json_deep_copy(c->labels)) < 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Adds a file made of one document (or of each of an array's, when all). */
+static int
+render_add_file(struct render_ctx *c, const char *name, const json_t *doc,
+    int all)
+{
+	struct render_out *o = c->out;
+	struct render_file *nf;
+	size_t cap;
+	int r;
+
+	if (o->nfiles == c->cap) {
+		cap = c->cap ? c->cap * 2 : 8;
+		if ((nf = realloc(o->files, cap * sizeof *nf)) == NULL)
+			return render_oom(c);
+		o->files = nf;
+		c->cap = cap;
+	}
+	nf = &o->files[o->nfiles];
+	memset(nf, 0, sizeof *nf);
+	if ((nf->name = strdup(name)) == NULL)
+		return render_oom(c);
+	o->nfiles++;
+	if (all)
+		r = ag_yaml_dump_all(&nf->data, &nf->len, doc, c->err);
+	else
+		r = ag_yaml_dump(&nf->data, &nf->len, doc, c->err);
+	return r;
+}
+
+/* Takes a new document reference; adds it as file name. */
+static int
+render_emit(struct render_ctx *c, const char *name, json_t *doc)
+{
+	int r;
+
+	if (doc == NULL)
+		return render_oom(c);
+	r = render_add_file(c, name, doc, 0);
+	json_decref(doc);
+	return r;
+}
+
+static int
+render_configmap(struct render_ctx *c)
+{
+	const json_t *vars;
+	const char **keys = NULL, *k, *s;
+	json_t *data = NULL, *doc = NULL, *x;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	size_t n = 0, j;
+	int r;
+
+	if ((r = render_coll(c, c->v, "vars", "values", JSON_OBJECT,
+	    &vars)) < 0)
+		return r;
+	if (vars != NULL) {
+		if (json_object_size(vars) > RENDER_MAX_VARS)
+			return ag_err_set(c->err, AG_ETOOBIG,
+			    "values.vars has %zu entries, over the limit of %d",
+			    json_object_size(vars), RENDER_MAX_VARS);
+		if ((keys = calloc(json_object_size(vars),
+		    sizeof *keys)) == NULL)
+			return render_oom(c);
+		json_object_foreach((json_t *)(uintptr_t)vars, k, x)
+			keys[n++] = k;
+		/* Go templates range over a map in key order */
+		for (j = 1; j < n; j++) {
+			const char *t = keys[j];
+			size_t m = j;
+
+			for (; m > 0 && strcmp(keys[m - 1], t) > 0; m--)
+				keys[m] = keys[m - 1];
+			keys[m] = t;
+		}
+		if ((data = json_object()) == NULL)
+			goto oom;
+		for (j = 0; j < n; j++) {
+			x = json_object_get(vars, keys[j]);
+			if (json_is_object(x) || json_is_array(x)) {
+				r = ag_err_set(c->err, AG_EINVAL,
+				    "values.vars.%s must be a string", keys[j]);
+				goto out;
+			}
+			if ((r = render_str(c, vars, keys[j], "values.vars", "",
+			    &s)) < 0)
+				goto out;
+			if (json_object_set_new(data, keys[j],
+			    json_string(s)) < 0)
+				goto oom;
+		}
+		doc = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1",
+		    "kind", "ConfigMap", "metadata",
+		    render_meta(c, c->app, 1), "data", data);
+		if (doc == NULL)
+			goto oom;
+		if ((r = render_add_file(c, "configmap.yaml", doc, 0)) < 0)
+			goto out;
+	}
+	/* OneChart's checksum/config: pods roll when the vars change */
+	if (EVP_Digest(vars != NULL ? c->out->files[c->out->nfiles - 1].data :
+	    "", vars != NULL ? c->out->files[c->out->nfiles - 1].len : 0, md,
+	    &mdlen, EVP_sha256(), NULL) != 1) {
+		r = ag_err_set(c->err, AG_EINTERNAL, "render: sha256 failed");
+		goto out;
+	}
+	for (i = 0; i < mdlen; i++)
+		snprintf(c->checksum + 2 * i, 3, "%02x", md[i]);
+	r = 0;
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	free(keys);
+	json_decref(data);
+	json_decref(doc);
+	return r;
+}
+
+/* readinessProbe / livenessProbe: httpGet on the container port. */
+static int
+render_probe(struct render_ctx *c, json_t *ctr, const char *key,
+    const char *as, json_int_t port)
+{
+	const json_t *p, *settings;
+	const char *path, *k;
+	char ppath[64];
+	json_t *probe, *x;
+	int on, r;
+
+	if ((r = render_coll(c, c->v, key, "values", JSON_OBJECT, &p)) < 0)
+		return r;
+	if (p == NULL)
+		return 0;
+	snprintf(ppath, sizeof ppath, "values.%s", key);
+	if ((r = render_bool(c, p, "enabled", ppath, 0, &on)) < 0 ||
+	    (r = render_str(c, p, "path", ppath, "/", &path)) < 0 ||
+	    (r = render_coll(c, p, "settings", ppath, JSON_OBJECT,
+	    &settings)) < 0)
+		return r;
+	if (!on)
+		return 0;
+	probe = json_pack("{s:{s:s, s:I, s:s}}", "httpGet", "path", path,
+	    "port", port, "scheme", "HTTP");
+	if (probe == NULL)
+		return render_oom(c);
+	if (settings != NULL)
+		json_object_foreach((json_t *)(uintptr_t)settings, k, x)
+			if (json_object_set_new(probe, k,
+			    json_deep_copy(x)) < 0) {
+				json_decref(probe);
+				return render_oom(c);
+			}
+	if (json_object_set_new(ctr, as, probe) < 0)
+		return render_oom(c);
+	return 0;
+}
+
+/* envFrom, in the order of OneChart's common.envFromRef. */
+static int
+render_envfrom(struct render_ctx *c, json_t *ctr)
+{
+	static const char *const lists[] = { "existingSecrets",
+	    "existingConfigMaps" };
+	const json_t *vars, *list, *item;
+	const char *name, *secret_name;
+	char path[64];
+	json_t *ef, *ref;
+	int secret_on, opt, r, l;
+	size_t i;
+
+	if ((ef = json_array()) == NULL)
+		return render_oom(c);
+	if ((r = render_coll(c, c->v, "vars", "values", JSON_OBJECT,
+	    &vars)) < 0)
+		goto out;
+	if (vars != NULL && json_array_append_new(ef, json_pack(
+	    "{s:{s:s}}", "configMapRef", "name", c->app)) < 0)
+		goto oom;
+	for (l = 0; l < 2; l++) {
+		if ((r = render_coll(c, c->v, lists[l], "values", JSON_ARRAY,
+		    &list)) < 0)
+			goto out;
+		json_array_foreach(list, i, item) {
+			snprintf(path, sizeof path, "values.%s[%zu]", lists[l],
+			    i);
+			if (!json_is_object(item)) {
+				r = ag_err_set(c->err, AG_EINVAL,
+				    "%s must be a map with a name", path);
+				goto out;
+			}
+			if ((r = render_str(c, item, "name", path, NULL,
+			    &name)) < 0 ||
+			    (r = render_bool(c, item, "optional", path, 0,
+			    &opt)) < 0)
+				goto out;
+			if (name == NULL || *name == '\0') {
+				r = ag_err_set(c->err, AG_EINVAL,
+				    "%s.name is required", path);
+				goto out;
+			}
+			ref = json_pack("{s:{s:s, s:b}}", l == 0 ?
+			    "secretRef" : "configMapRef", "name", name,
+			    "optional", opt);
+			if (json_array_append_new(ef, ref) < 0)
+				goto oom;
+		}
+	}
+	if ((r = render_bool(c, c->v, "secretEnabled", "values", 0,
+	    &secret_on)) < 0 ||
+	    (r = render_str(c, c->v, "secretName", "values", NULL,
+	    &secret_name)) < 0)
+		goto out;
+	if (secret_on && json_array_append_new(ef, json_pack("{s:{s:s}}",
+	    "secretRef", "name", c->app)) < 0)
+		goto oom;
+	if (secret_name != NULL && *secret_name != '\0' &&
+	    json_array_append_new(ef, json_pack("{s:{s:s}}", "secretRef",
+	    "name", secret_name)) < 0)
+		goto oom;
+	if (json_array_size(ef) > 0 &&
+	    json_object_set(ctr, "envFrom", ef) < 0)
+		goto oom;
+	r = 0;
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(ef);
+	return r;
+}
+
+/*
+ * volumes and volumeMounts of the pod, and a PVC file for each volume that
+ * is not an existing claim, an emptyDir, a hostPath or a config map.
+ */
+static int
+render_volumes(struct render_ctx *c, json_t *pod, json_t *ctr, int *nvol)
+{
+	const json_t *list, *vol, *hp, *ann;
+	const char *name, *mpath, *sub, *claim, *cm, *size, *sc, *mode, *vm;
+	const char *hpath, *htype;
+	char path[64], pvc[160], file[96];
+	json_t *vols = NULL, *mounts = NULL, *v = NULL, *m, *doc, *spec;
+	json_t *names = NULL;
+	int emptydir, r;
+	size_t i;
+
+	*nvol = 0;
+	if ((r = render_coll(c, c->v, "volumes", "values", JSON_ARRAY,
+	    &list)) < 0)
+		return r;
+	if (list == NULL)
+		return 0;
+	if (json_array_size(list) > RENDER_MAX_VOLUMES)
+		return ag_err_set(c->err, AG_ETOOBIG,
+		    "values.volumes has %zu entries, over the limit of %d",
+		    json_array_size(list), RENDER_MAX_VOLUMES);
+	if ((vols = json_array()) == NULL || (mounts = json_array()) == NULL ||
+	    (names = json_object()) == NULL)
+		goto oom;
+	json_array_foreach(list, i, vol) {
+		snprintf(path, sizeof path, "values.volumes[%zu]", i);
+		if (!json_is_object(vol)) {
+			r = ag_err_set(c->err, AG_EINVAL, "%s must be a map",
+			    path);
+			goto out;
+		}
+		if ((r = render_str(c, vol, "name", path, "", &name)) < 0 ||
+		    (r = render_str(c, vol, "path", path, "", &mpath)) < 0 ||
+		    (r = render_str(c, vol, "subPath", path, NULL, &sub)) < 0 ||
+		    (r = render_str(c, vol, "existingClaim", path, NULL,
+		    &claim)) < 0 ||
+		    (r = render_str(c, vol, "existingConfigMap", path, NULL,
+		    &cm)) < 0 ||
+		    (r = render_str(c, vol, "size", path, "1Gi", &size)) < 0 ||
+		    (r = render_str(c, vol, "storageClass", path, NULL,
+		    &sc)) < 0 ||
+		    (r = render_str(c, vol, "accessMode", path,
+		    "ReadWriteOnce", &mode)) < 0 ||
+		    (r = render_str(c, vol, "volumeMode", path, NULL,
+		    &vm)) < 0 ||
+		    (r = render_coll(c, vol, "hostPath", path, JSON_OBJECT,
+		    &hp)) < 0 ||
+		    (r = render_coll(c, vol, "pvcAnnotations", path,
+		    JSON_OBJECT, &ann)) < 0)
+			goto out;
+		emptydir = render_truthy(json_object_get(vol, "emptyDir"));
+		if (!render_is_dns_label(name)) {
+			r = ag_err_set(c->err, AG_EINVAL,
+			    "%s.name \"%.64s\" must match "
+			    "[a-z0-9]([-a-z0-9]*[a-z0-9])? and be at most 63 "
+			    "characters", path, name);
+			goto out;
+		}
+		if (json_object_get(names, name) != NULL) {
+			r = ag_err_set(c->err, AG_EINVAL,
+			    "%s.name \"%s\" is used twice", path, name);
+			goto out;
+		}
+		if (json_object_set_new(names, name, json_true()) < 0)
+			goto oom;
+		if (*mpath == '\0') {
+			r = ag_err_set(c->err, AG_EINVAL, "%s.path is required",
+			    path);
+			goto out;
+		}
+		if ((v = json_pack("{s:s}", "name", name)) == NULL)
+			goto oom;
+		if (emptydir) {
+			if (json_object_set_new(v, "emptyDir",
+			    json_object()) < 0)
+				goto oom;
+		} else if (cm != NULL && *cm != '\0') {
+			if (json_object_set_new(v, "configMap",
+			    json_pack("{s:s}", "name", cm)) < 0)
+				goto oom;
+		} else if (hp != NULL) {
+			if ((r = render_str(c, hp, "path", path, "",
+			    &hpath)) < 0 ||
+			    (r = render_str(c, hp, "type", path, NULL,
+			    &htype)) < 0)
+				goto out;
+			if ((m = json_pack("{s:s}", "path", hpath)) == NULL ||
+			    (htype != NULL && json_object_set_new(m, "type",
+			    json_string(htype)) < 0) ||
+			    json_object_set_new(v, "hostPath", m) < 0)
+				goto oom;
+		} else if (claim != NULL && *claim != '\0') {
+			if (json_object_set_new(v, "persistentVolumeClaim",
+			    json_pack("{s:s}", "claimName", claim)) < 0)
+				goto oom;
+		} else {
+			snprintf(pvc, sizeof pvc, "%s-%s", c->app, name);
+			if (json_object_set_new(v, "persistentVolumeClaim",
+			    json_pack("{s:s}", "claimName", pvc)) < 0)
+				goto oom;
+			spec = json_pack("{s:[s]}", "accessModes", mode);
+			if (spec == NULL)
+				goto oom;
+			if (sc != NULL && *sc != '\0' &&
+			    json_object_set_new(spec, "storageClassName",
+			    json_string(sc)) < 0) {
+				json_decref(spec);
+				goto oom;
+			}
+			if (json_object_set_new(spec, "resources",
+			    json_pack("{s:{s:s}}", "requests", "storage",
+			    size)) < 0 ||
+			    (vm != NULL && *vm != '\0' &&
+			    json_object_set_new(spec, "volumeMode",
+			    json_string(vm)) < 0)) {
+				json_decref(spec);
+				goto oom;
+			}
+			if ((m = render_meta(c, pvc, 1)) == NULL) {
+				json_decref(spec);
+				goto oom;
+			}
+			if (ann != NULL) {
+				json_t *a = json_object();
+
+				if (a == NULL || json_object_set_new(m,
+				    "annotations", a) < 0 ||
+				    (r = render_strmap(c, a, ann, path)) < 0) {
+					json_decref(m);
+					json_decref(spec);
+					r = r < 0 ? r : render_oom(c);
+					goto out;
+				}
+			}
+			doc = json_pack("{s:s, s:s, s:o, s:o}", "apiVersion",
+			    "v1", "kind", "PersistentVolumeClaim", "metadata",
+			    m, "spec", spec);
+			snprintf(file, sizeof file, "pvc-%s.yaml", name);
+			if ((r = render_emit(c, file, doc)) < 0)
+				goto out;
+		}
+		if (json_array_append_new(vols, v) < 0) {
+			v = NULL;
+			goto oom;
+		}
+		v = NULL;
+		/* OneChart mounts init-* volumes in init containers only */
+		if (strncmp(name, "init-", 5) == 0)
+			continue;
+		if ((m = json_pack("{s:s, s:s}", "name", name, "mountPath",
+		    mpath)) == NULL ||
+		    (sub != NULL && *sub != '\0' && json_object_set_new(m,
+		    "subPath", json_string(sub)) < 0) ||
+		    json_array_append_new(mounts, m) < 0)
+			goto oom;
+	}
+	if (json_array_size(mounts) > 0 &&
+	    json_object_set(ctr, "volumeMounts", mounts) < 0)
+		goto oom;
+	if (json_object_set(pod, "volumes", vols) < 0)
+		goto oom;
+	*nvol = (int)json_array_size(vols);
+	r = 0;
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(v);
+	json_decref(vols);
+	json_decref(mounts);
+	json_decref(names);
+	return r;
+}
+
+/* Container ports and Service ports: values.ports, or the one "http". */
+static int
+render_ports(struct render_ctx *c, json_t *ctr, json_t *svcports,
+    json_int_t cport, json_int_t svcport, json_int_t nodeport)
+{
+	const json_t *list, *p;
+	const char *name, *proto;
+	json_int_t cp, sp, np;
+	json_t *cports, *s;
+	char path[64];
+	size_t i;
+	int r;
+
+	if ((r = render_coll(c, c->v, "ports", "values", JSON_ARRAY,
+	    &list)) < 0)
+		return r;
+	if ((cports = json_array()) == NULL)
+		return render_oom(c);
+	if (list == NULL) {
+		s = json_pack("{s:I, s:s, s:s, s:s}", "port",
+		    svcport > 0 ? svcport : cport, "targetPort", "http",
+		    "protocol", "TCP", "name", "http");
+		if (s != NULL && nodeport > 0)
+			json_object_set_new(s, "nodePort",
+			    json_integer(nodeport));
+		if (json_array_append_new(cports, json_pack(
+		    "{s:s, s:I, s:s}", "name", "http", "containerPort", cport,
+		    "protocol", "TCP")) < 0 ||
+		    json_array_append_new(svcports, s) < 0)
+			goto oom;
+		goto done;
+	}
+	if (json_array_size(list) > RENDER_MAX_PORTS) {
+		json_decref(cports);
+		return ag_err_set(c->err, AG_ETOOBIG,
+		    "values.ports has %zu entries, over the limit of %d",
+		    json_array_size(list), RENDER_MAX_PORTS);
+	}
+	json_array_foreach(list, i, p) {
+		snprintf(path, sizeof path, "values.ports[%zu]", i);
+		if (!json_is_object(p)) {
+			r = ag_err_set(c->err, AG_EINVAL, "%s must be a map",
+			    path);
+			goto out;
+		}
+		if ((r = render_str(c, p, "name", path, "", &name)) < 0 ||
+		    (r = render_int(c, p, "containerPort", path, 0, 1, 65535,
+		    &cp)) < 0 ||
+		    (r = render_int(c, p, "svcPort", path, 0, 0, 65535,
+		    &sp)) < 0 ||
+		    (r = render_int(c, p, "nodePort", path, 0, 0, 65535,
+		    &np)) < 0 ||
+		    (r = render_str(c, p, "protocol", path, "TCP",
+		    &proto)) < 0)
+			goto out;
+		if (*name == '\0' || cp == 0) {
+			r = ag_err_set(c->err, AG_EINVAL,
+			    "%s needs a name and a containerPort", path);
+			goto out;
+		}
+		s = json_pack("{s:s, s:I}", "name", name, "port",
+		    sp > 0 ? sp : cp);
+		if (s != NULL && np > 0)
+			json_object_set_new(s, "nodePort", json_integer(np));
+		if (s != NULL) {
+			json_object_set_new(s, "targetPort", json_string(name));
+			json_object_set_new(s, "protocol", json_string(proto));
+		}
+		if (json_array_append_new(cports, json_pack(
+		    "{s:s, s:I, s:s}", "name", name, "containerPort", cp,
+		    "protocol", "TCP")) < 0 ||
+		    json_array_append_new(svcports, s) < 0)
+			goto oom;
+	}
+done:
+	if (json_object_set(ctr, "ports", cports) < 0)
+		goto oom;
+	r = 0;
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(cports);
+	return r;
+}
+
+static int
+render_resources(struct render_ctx *c, json_t *ctr)
+{
+	const json_t *res, *req;
+	const char *k;
+	json_t *out, *x;
+	int ignore, nolimits, r;
+
+	if ((r = render_coll(c, c->v, "resources", "values", JSON_OBJECT,
+	    &res)) < 0)
+		return r;
+	if (res == NULL)
+		return 0;
+	if ((r = render_bool(c, res, "ignore", "values.resources", 0,
+	    &ignore)) < 0 ||
+	    (r = render_bool(c, res, "ignoreLimits", "values.resources", 0,
+	    &nolimits)) < 0 ||
+	    (r = render_coll(c, res, "requests", "values.resources",
+	    JSON_OBJECT, &req)) < 0)
+		return r;
+	if (ignore)
+		return 0;
+	if ((out = json_object()) == NULL)
+		return render_oom(c);
+	json_object_foreach((json_t *)(uintptr_t)res, k, x) {
+		if (strcmp(k, "ignore") == 0 ||
+		    strcmp(k, "ignoreLimits") == 0 ||
+		    (nolimits && strcmp(k, "requests") != 0))
+			continue;
+		if (json_object_set_new(out, k, json_deep_copy(x)) < 0) {
+			json_decref(out);
+			return render_oom(c);
+		}
+	}
+	if (json_object_set_new(ctr, "resources", out) < 0)
+		return render_oom(c);
+	return 0;
+}
+
+/* The pod template's annotations: checksum, podAnnotations, git. */
+static int
+render_pod_meta(struct render_ctx *c, json_t *tmeta, const char *sha,
+    const char *repo)
+{
+	const json_t *pa, *pl;
+	json_t *ann, *labels;
+	const char *k;
+	json_t *x;
+	int r;
+
+	if ((r = render_coll(c, c->v, "podAnnotations", "values",
+	    JSON_OBJECT, &pa)) < 0 ||
+	    (r = render_coll(c, c->v, "podLabels", "values", JSON_OBJECT,
+	    &pl)) < 0)
+		return r;
+	ann = json_pack("{s:s}", "checksum/config", c->checksum);
+	if (ann == NULL ||
+	    json_object_set_new(tmeta, "annotations", ann) < 0)
+		return render_oom(c);
+	if (pa != NULL && (r = render_strmap(c, ann, pa,
+	    "values.podAnnotations")) < 0)
+		return r;
+	if ((sha != NULL && *sha != '\0' && json_object_set_new(ann,
+	    "gimlet.io/git-sha", json_string(sha)) < 0) ||
+	    (repo != NULL && *repo != '\0' && json_object_set_new(ann,
+	    "gimlet.io/git-repository", json_string(repo)) < 0))
+		return render_oom(c);
+	if ((labels = json_deep_copy(c->sel)) == NULL ||
+	    json_object_set_new(tmeta, "labels", labels) < 0)
+		return render_oom(c);
+	if (pl != NULL)
+		json_object_foreach((json_t *)(uintptr_t)pl, k, x) {
+			const char *s;
+
+			/* the selector's labels are not the user's to change */
+			if (json_object_get(c->sel, k) != NULL)
+				continue;
+			if ((r = render_str(c, pl, k, "values.podLabels", "",
+			    &s)) < 0)
+				return r;
+			if (json_object_set_new(labels, k, json_string(s)) < 0)
+				return render_oom(c);
+		}
+	return 0;
+}
+
+static int
+render_affinity(struct render_ctx *c, json_t *pod)
+{
+	const json_t *aff;
+	json_t *a;
+	int spread, r;
+
+	if ((r = render_bool(c, c->v, "spreadAcrossNodes", "values", 0,
+	    &spread)) < 0 ||
+	    (r = render_coll(c, c->v, "affinity", "values", JSON_OBJECT,
+	    &aff)) < 0)
+		return r;
+	if (!spread && aff == NULL)
+		return 0;
+	if ((a = json_object()) == NULL)
+		return render_oom(c);
+	if (spread && json_object_set_new(a, "podAntiAffinity", json_pack(
+	    "{s:[{s:{s:[{s:s, s:s, s:[s]}]}, s:s}]}",
+	    "requiredDuringSchedulingIgnoredDuringExecution",
+	    "labelSelector", "matchExpressions",
+	    "key", "app.kubernetes.io/instance", "operator", "In",
+	    "values", c->app, "topologyKey", "kubernetes.io/hostname")) < 0)
+		goto oom;
+	if (aff != NULL) {
+		if (spread && json_object_get(aff, "podAntiAffinity") != NULL &&
+		    (r = render_warn(c, "values.affinity.podAntiAffinity "
+		    "replaces the one of values.spreadAcrossNodes")) < 0) {
+			json_decref(a);
+			return r;
+		}
+		json_t *cp = json_deep_copy(aff);
+
+		if (cp == NULL || json_object_update(a, cp) < 0) {
+			json_decref(cp);
+			goto oom;
+		}
+		json_decref(cp);
+	}
+	if (json_object_set_new(pod, "affinity", a) < 0)
+		return render_oom(c);
+	return 0;
+oom:
+	json_decref(a);
+	return render_oom(c);
+}
+
+static int
+render_deployment(struct render_ctx *c, json_int_t replicas,
+    json_int_t cport)
+{
+	const char *repo, *tag, *policy, *cmd, *shell, *strategy, *sa;
+	const char *sha, *gitrepo;
+	const json_t *img, *psc, *sc, *ips, *ns, *tol, *x;
+	json_t *doc = NULL, *meta, *spec, *tmeta, *pod, *ctr, *svcports;
+	char *imgbuf = NULL;
+	int nvol, r;
+	size_t i;
+
+	if ((r = render_coll(c, c->v, "image", "values", JSON_OBJECT,
+	    &img)) < 0)
+		return r;
+	if ((r = render_str(c, img, "repository", "values.image", "nginx",
+	    &repo)) < 0 ||
+	    (r = render_str(c, img, "tag", "values.image", "latest",
+	    &tag)) < 0 ||
+	    (r = render_str(c, img, "pullPolicy", "values.image",
+	    "IfNotPresent", &policy)) < 0 ||
+	    (r = render_str(c, c->v, "command", "values", NULL, &cmd)) < 0 ||
+	    (r = render_str(c, c->v, "shell", "values", "/bin/sh",
+	    &shell)) < 0 ||
+	    (r = render_str(c, c->v, "strategy", "values", NULL,
+	    &strategy)) < 0 ||
+	    (r = render_str(c, c->v, "serviceAccount", "values", NULL,
+	    &sa)) < 0 ||
+	    (r = render_str(c, c->v, "gitSha", "values", NULL, &sha)) < 0 ||
+	    (r = render_str(c, c->v, "gitRepository", "values", NULL,
+	    &gitrepo)) < 0 ||
+	    (r = render_coll(c, c->v, "podSecurityContext", "values",
+	    JSON_OBJECT, &psc)) < 0 ||
+	    (r = render_coll(c, c->v, "securityContext", "values",
+	    JSON_OBJECT, &sc)) < 0 ||
+	    (r = render_coll(c, c->v, "imagePullSecrets", "values",
+	    JSON_ARRAY, &ips)) < 0 ||
+	    (r = render_coll(c, c->v, "nodeSelector", "values", JSON_OBJECT,
+	    &ns)) < 0 ||
+	    (r = render_coll(c, c->v, "tolerations", "values", JSON_ARRAY,
+	    &tol)) < 0)
+		return r;
+	if (*repo == '\0')
+		return ag_err_set(c->err, AG_EINVAL,
+		    "values.image.repository is empty");
+	/* OneChart: "repository:tag", the tag defaulting to the chart's */
+	if (*tag == '\0')
+		tag = "latest";
+	if (asprintf(&imgbuf, "%s:%s", repo, tag) < 0)
+		return render_oom(c);
+
+	if ((meta = render_meta(c, c->app, 1)) == NULL)
+		goto oom;
+	doc = json_pack("{s:s, s:s, s:o}", "apiVersion", "apps/v1", "kind",
+	    "Deployment", "metadata", meta);
+	if (doc == NULL || json_object_set_new(meta, "annotations", json_pack(
+	    "{s:s}", "kubectl.kubernetes.io/default-container", c->app)) < 0)
+		goto oom;
+	if (sha != NULL && *sha != '\0' && json_object_set_new(
+	    json_object_get(meta, "annotations"), "gimlet.io/git-sha",
+	    json_string(sha)) < 0)
+		goto oom;
+	if ((spec = json_pack("{s:I, s:{s:O}}", "replicas", replicas,
+	    "selector", "matchLabels", c->sel)) == NULL ||
+	    json_object_set_new(doc, "spec", spec) < 0)
+		goto oom;
+	if ((tmeta = json_object()) == NULL || json_object_set_new(spec,
+	    "template", json_pack("{s:o, s:{}}", "metadata", tmeta,
+	    "spec")) < 0)
+		goto oom;
+	pod = json_object_get(json_object_get(spec, "template"), "spec");
+	if ((r = render_pod_meta(c, tmeta, sha, gitrepo)) < 0)
+		goto out;
+	if (ips != NULL) {
+		json_t *l = json_array();
+
+		if (l == NULL || json_object_set_new(pod, "imagePullSecrets",
+		    l) < 0)
+			goto oom;
+		json_array_foreach(ips, i, x)
+			if (json_array_append_new(l, json_is_string(x) ?
+			    json_pack("{s:O}", "name", x) :
+			    json_deep_copy(x)) < 0)
+				goto oom;
+	}
+	if (psc != NULL && json_object_set_new(pod, "securityContext",
+	    json_deep_copy(psc)) < 0)
+		goto oom;
+	if (sa != NULL && *sa != '\0' && json_object_set_new(pod,
+	    "serviceAccountName", json_string(sa)) < 0)
+		goto oom;
+	ctr = json_pack("{s:s}", "name", c->app);
+	if (ctr == NULL || json_object_set_new(pod, "containers",
+	    json_pack("[o]", ctr)) < 0)
+		goto oom;
+	if ((sc != NULL && json_object_set_new(ctr, "securityContext",
+	    json_deep_copy(sc)) < 0) ||
+	    json_object_set_new(ctr, "image", json_string(imgbuf)) < 0 ||
+	    json_object_set_new(ctr, "imagePullPolicy",
+	    json_string(policy)) < 0)
+		goto oom;
+	if (cmd != NULL && *cmd != '\0' && json_object_set_new(ctr,
+	    "command", json_pack("[s, s, s]", shell, "-c", cmd)) < 0)
+		goto oom;
+	if ((r = render_envfrom(c, ctr)) < 0)
+		goto out;
+	/* the Service's ports are built by render_service from the same list */
+	if ((svcports = json_array()) == NULL)
+		goto oom;
+	r = render_ports(c, ctr, svcports, cport, 0, 0);
+	json_decref(svcports);
+	if (r < 0 ||
+	    (r = render_probe(c, ctr, "probe", "readinessProbe", cport)) < 0 ||
+	    (r = render_probe(c, ctr, "livenessProbe", "livenessProbe",
+	    cport)) < 0 ||
+	    (r = render_volumes(c, pod, ctr, &nvol)) < 0 ||
+	    (r = render_resources(c, ctr)) < 0)
+		goto out;
+	if (strategy != NULL && *strategy != '\0') {
+		if (json_object_set_new(spec, "strategy", json_pack("{s:s}",
+		    "type", strategy)) < 0)
+			goto oom;
+	} else if (nvol > 0 && replicas == 1) {
+		/* OneChart: one pod holding volumes must go before the next */
+		if (json_object_set_new(spec, "strategy", json_pack("{s:s}",
+		    "type", "Recreate")) < 0)
+			goto oom;
+	}
+	if (json_object_get(spec, "strategy") != NULL) {
+		/* OneChart's order: the strategy before the pod template */
+		json_t *tpl = json_incref(json_object_get(spec, "template"));
+
+		json_object_del(spec, "template");
+		if (json_object_set_new(spec, "template", tpl) < 0)
+			goto oom;
+	}
+	if (ns != NULL && json_object_set_new(pod, "nodeSelector",
+	    json_deep_copy(ns)) < 0)
+		goto oom;
+	if ((r = render_affinity(c, pod)) < 0)
+		goto out;
+	if (tol != NULL && json_object_set_new(pod, "tolerations",
+	    json_deep_copy(tol)) < 0)
+		goto oom;
+	r = render_add_file(c, "deployment.yaml", doc, 0);
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	free(imgbuf);
+	json_decref(doc);
+	return r;
+}
+
+static int
+render_service(struct render_ctx *c, json_int_t cport)
+{
+	const char *sha, *repo, *branch;
+	const json_t *sa;
+	json_int_t svcport, nodeport;
+	json_t *doc, *meta, *ann = NULL, *ports = NULL;
+	int nodeport_on, lb_on, r;
+
+	if ((r = render_int(c, c->v, "svcPort", "values", 0, 0, 65535,
+	    &svcport)) < 0 ||
+	    (r = render_int(c, c->v, "nodePort", "values", 0, 0, 65535,
+	    &nodeport)) < 0 ||
+	    (r = render_bool(c, c->v, "nodePortEnabled", "values", 0,
+	    &nodeport_on)) < 0 ||
+	    (r = render_bool(c, c->v, "loadbalancerEnabled", "values", 0,
+	    &lb_on)) < 0 ||
+	    (r = render_str(c, c->v, "gitSha", "values", NULL, &sha)) < 0 ||
+	    (r = render_str(c, c->v, "gitRepository", "values", NULL,
+	    &repo)) < 0 ||
+	    (r = render_str(c, c->v, "gitBranch", "values", NULL,
+	    &branch)) < 0 ||
+	    (r = render_coll(c, c->v, "serviceAnnotations", "values",
+	    JSON_OBJECT, &sa)) < 0)
+		return r;
+	if ((meta = render_meta(c, c->app, 1)) == NULL)
+		return render_oom(c);
+	doc = json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind",
+	    "Service", "metadata", meta);
+	if (doc == NULL || (ann = json_object()) == NULL ||
+	    (ports = json_array()) == NULL)
+		goto oom;
+	if ((repo != NULL && *repo != '\0' && json_object_set_new(ann,
+	    "gimlet.io/git-repository", json_string(repo)) < 0) ||
+	    (sha != NULL && *sha != '\0' && json_object_set_new(ann,
+	    "gimlet.io/git-sha", json_string(sha)) < 0) ||
+	    (branch != NULL && *branch != '\0' && json_object_set_new(ann,
+	    "gimlet.io/git-branch", json_string(branch)) < 0))
+		goto oom;
+	if (sa != NULL && (r = render_strmap(c, ann, sa,
+	    "values.serviceAnnotations")) < 0)
+		goto out;
+	if (json_object_size(ann) > 0 &&
+	    json_object_set(meta, "annotations", ann) < 0)
+		goto oom;
+	{
+		/* a throwaway container: render_ports fills both lists */
+		json_t *ctr = json_object();
+
+		if (ctr == NULL)
+			goto oom;
+		r = render_ports(c, ctr, ports, cport, svcport,
+		    nodeport_on ? nodeport : 0);
+		json_decref(ctr);
+		if (r < 0)
+			goto out;
+	}
+	if (json_object_set_new(doc, "spec", json_pack("{s:s, s:O, s:O}",
+	    "type", nodeport_on ? "NodePort" : lb_on ? "LoadBalancer" :
+	    "ClusterIP", "ports", ports, "selector", c->sel)) < 0)
+		goto oom;
+	r = render_add_file(c, "service.yaml", doc, 0);
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(ann);
+	json_decref(ports);
+	json_decref(doc);
+	return r;
+}
+
+/* One Ingress of values.ingress, or of values.ingresses (long names). */
+static int
+render_one_ingress(struct render_ctx *c, json_t *docs, const json_t *ing,
+    const char *path, int longname, json_int_t port)
+{
+	const char *host, *ipath, *ptype, *cls, *secret, *sha, *repo;
+	const json_t *ann, *paths, *p;
+	char rname[160], tls[192], dns[64], ppath[96];
+	json_t *doc = NULL, *meta, *a, *spec, *hp, *plist, *rule;
+	int tls_on, r;
+	size_t i;
+
+	if ((r = render_str(c, ing, "host", path, "", &host)) < 0 ||
+	    (r = render_str(c, ing, "path", path, "/", &ipath)) < 0 ||
+	    (r = render_str(c, ing, "pathType", path, "Prefix", &ptype)) < 0 ||
+	    (r = render_str(c, ing, "ingressClassName", path, NULL,
+	    &cls)) < 0 ||
+	    (r = render_str(c, ing, "secretName", path, NULL, &secret)) < 0 ||
+	    (r = render_bool(c, ing, "tlsEnabled", path, 0, &tls_on)) < 0 ||
+	    (r = render_coll(c, ing, "annotations", path, JSON_OBJECT,
+	    &ann)) < 0 ||
+	    (r = render_coll(c, ing, "paths", path, JSON_ARRAY, &paths)) < 0 ||
+	    (r = render_str(c, c->v, "gitSha", "values", NULL, &sha)) < 0 ||
+	    (r = render_str(c, c->v, "gitRepository", "values", NULL,
+	    &repo)) < 0)
+		return r;
+	if (*ipath == '\0')
+		ipath = "/";
+	if (*ptype == '\0')
+		ptype = "Prefix";
+	if (longname) {
+		if (*host == '\0')
+			return ag_err_set(c->err, AG_EINVAL,
+			    "%s.host is required", path);
+		snprintf(rname, sizeof rname, "%s-%s", c->app,
+		    render_robust_name(dns, sizeof dns, host));
+	} else
+		snprintf(rname, sizeof rname, "%s", c->app);
+	if ((meta = render_meta(c, rname, 1)) == NULL)
+		return render_oom(c);
+	doc = json_pack("{s:s, s:s, s:o}", "apiVersion", "networking.k8s.io/v1",
+	    "kind", "Ingress", "metadata", meta);
+	if (doc == NULL || (a = json_object()) == NULL ||
+	    json_object_set_new(meta, "annotations", a) < 0)
+		goto oom;
+	if (ann != NULL && (r = render_strmap(c, a, ann, path)) < 0)
+		goto out;
+	if ((sha != NULL && *sha != '\0' && json_object_set_new(a,
+	    "gimlet.io/git-sha", json_string(sha)) < 0) ||
+	    (repo != NULL && *repo != '\0' && json_object_set_new(a,
+	    "gimlet.io/git-repository", json_string(repo)) < 0))
+		goto oom;
+	if (json_object_size(a) == 0)
+		json_object_del(meta, "annotations");
+	if ((spec = json_object()) == NULL ||
+	    json_object_set_new(doc, "spec", spec) < 0)
+		goto oom;
+	if (cls != NULL && *cls != '\0' && json_object_set_new(spec,
+	    "ingressClassName", json_string(cls)) < 0)
+		goto oom;
+	if (tls_on) {
+		snprintf(tls, sizeof tls, "tls-%s", rname);
+		hp = json_object();
+		if (hp == NULL || (*host != '\0' && json_object_set_new(hp,
+		    "hosts", json_pack("[s]", host)) < 0) ||
+		    json_object_set_new(hp, "secretName", json_string(
+		    secret != NULL && *secret != '\0' ? secret : tls)) < 0 ||
+		    json_object_set_new(spec, "tls", json_pack("[o]", hp)) < 0)
+			goto oom;
+	}
+	if ((plist = json_array()) == NULL)
+		goto oom;
+	rule = json_object();
+	if (rule == NULL || (*host != '\0' && json_object_set_new(rule,
+	    "host", json_string(host)) < 0) ||
+	    json_object_set_new(rule, "http", json_pack("{s:o}", "paths",
+	    plist)) < 0 ||
+	    json_object_set_new(spec, "rules", json_pack("[o]", rule)) < 0)
+		goto oom;
+	for (i = 0; i < (paths != NULL ? json_array_size(paths) : 1); i++) {
+		const char *pp = ipath, *pt = ptype;
+
+		if (paths != NULL) {
+			p = json_array_get(paths, i);
+			snprintf(ppath, sizeof ppath, "%s.paths[%zu]", path, i);
+			if (!json_is_object(p)) {
+				r = ag_err_set(c->err, AG_EINVAL,
+				    "%s must be a map", ppath);
+				goto out;
+			}
+			if ((r = render_str(c, p, "path", ppath, "/",
+			    &pp)) < 0 ||
+			    (r = render_str(c, p, "pathType", ppath, "Prefix",
+			    &pt)) < 0)
+				goto out;
+		}
+		if (json_array_append_new(plist, json_pack(
+		    "{s:s, s:s, s:{s:{s:s, s:{s:I}}}}", "path", pp,
+		    "pathType", pt, "backend", "service", "name", c->app,
+		    "port", "number", port)) < 0)
+			goto oom;
+	}
+	if (json_array_append(docs, doc) < 0)
+		goto oom;
+	r = 0;
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(doc);
+	return r;
+}
+
+static int
+render_ingress(struct render_ctx *c, json_int_t cport)
+{
+	const json_t *ing, *list, *x;
+	json_int_t svcport;
+	json_t *docs;
+	char path[64];
+	size_t i;
+	int r;
+
+	if ((r = render_coll(c, c->v, "ingress", "values", JSON_OBJECT,
+	    &ing)) < 0 ||
+	    (r = render_coll(c, c->v, "ingresses", "values", JSON_ARRAY,
+	    &list)) < 0 ||
+	    (r = render_int(c, c->v, "svcPort", "values", 0, 0, 65535,
+	    &svcport)) < 0)
+		return r;
+	if (ing == NULL && list == NULL)
+		return 0;
+	if (list != NULL && json_array_size(list) > RENDER_MAX_INGRESSES)
+		return ag_err_set(c->err, AG_ETOOBIG,
+		    "values.ingresses has %zu entries, over the limit of %d",
+		    json_array_size(list), RENDER_MAX_INGRESSES);
+	if ((docs = json_array()) == NULL)
+		return render_oom(c);
+	if (ing != NULL && (r = render_one_ingress(c, docs, ing,
+	    "values.ingress", 0, svcport > 0 ? svcport : cport)) < 0)
+		goto out;
+	json_array_foreach(list, i, x) {
+		snprintf(path, sizeof path, "values.ingresses[%zu]", i);
+		if (!json_is_object(x)) {
+			r = ag_err_set(c->err, AG_EINVAL, "%s must be a map",
+			    path);
+			goto out;
+		}
+		if ((r = render_one_ingress(c, docs, x, path, 1,
+		    svcport > 0 ? svcport : cport)) < 0)
+			goto out;
+	}
+	if (json_array_size(docs) == 1)
+		r = render_add_file(c, "ingress.yaml", json_array_get(docs, 0),
+		    0);
+	else
+		r = render_add_file(c, "ingress.yaml", docs, 1);
+out:
+	json_decref(docs);
+	return r;
+}
+
+static int
+render_pdb(struct render_ctx *c, json_int_t replicas)
+{
+	int on, r;
+
+	if ((r = render_bool(c, c->v, "podDisruptionBudgetEnabled", "values",
+	    1, &on)) < 0)
+		return r;
+	if (!on || replicas <= 1)
+		return 0;
+	return render_emit(c, "pdb.yaml", json_pack(
+	    "{s:s, s:s, s:o, s:{s:i, s:{s:O}}}", "apiVersion", "policy/v1",
+	    "kind", "PodDisruptionBudget", "metadata",
+	    render_meta(c, c->app, 1), "spec", "minAvailable", 1, "selector",
+	    "matchLabels", c->sel));
+}
+
+/* OneChart, from the merged values. */
+static int
+render_onechart(struct render_ctx *c)
+{
+	json_int_t replicas, cport;
+	const char *over;
+	char label[64];
+	int r;
+
+	if ((r = render_int(c, c->v, "replicas", "values", 1, 0, 10000,
+	    &replicas)) < 0 ||
+	    (r = render_int(c, c->v, "containerPort", "values", 80, 1, 65535,
+	    &cport)) < 0 ||
+	    (r = render_str(c, c->v, "nameOverride", "values", "",
+	    &over)) < 0)
+		return r;
+	/* helm-chart.name: nameOverride or the chart's name, trunc 63 */
+	snprintf(label, sizeof label, "%s", *over != '\0' ? over : "onechart");
+	if (strlen(label) > 0 && label[strlen(label) - 1] == '-')
+		label[strlen(label) - 1] = '\0';
+	c->sel = json_pack("{s:s, s:s}", "app.kubernetes.io/name", label,
+	    "app.kubernetes.io/instance", c->app);
+	c->labels = json_pack("{s:s, s:s, s:s}", "app.kubernetes.io/name",
+	    label, "app.kubernetes.io/instance", c->app,
+	    "app.kubernetes.io/managed-by", "auger");
+	if (c->sel == NULL || c->labels == NULL)
+		return render_oom(c);
+	if ((r = render_configmap(c)) < 0 ||
+	    (r = render_deployment(c, replicas, cport)) < 0 ||
+	    (r = render_service(c, cport)) < 0 ||
+	    (r = render_ingress(c, cport)) < 0 ||
+	    (r = render_pdb(c, replicas)) < 0)
+		return r;
+	return 0;
+}
+
+/* Raw manifests: each document a map, namespaced unless cluster-scoped. */
+static int
+render_raw(struct render_ctx *c, const json_t *m)
+{
+	const json_t *raw = json_object_get(m, "manifests");
+	const char *kind;
+	json_t *docs = NULL, *doc, *meta;
+	size_t i;
+	int r;
+
+	if (raw == NULL || json_is_null(raw))
+		return 0;
+	if (!json_is_string(raw))
+		return ag_err_set(c->err, AG_EINVAL,
+		    "manifests must be a string of YAML documents");
+	if ((r = ag_yaml_load_all(&docs, json_string_value(raw),
+	    json_string_length(raw), "manifests", c->err)) < 0)
+		return r;
+	json_array_foreach(docs, i, doc) {
+		if (!json_is_object(doc)) {
+			r = ag_err_set(c->err, AG_EINVAL,
+			    "manifests: document %zu is not a map", i + 1);
+			goto out;
+		}
+		kind = json_string_value(json_object_get(doc, "kind"));
+		if (kind != NULL) {
+			const char *const *k;
+
+			for (k = render_cluster_kinds; *k != NULL; k++)
+				if (strcmp(*k, kind) == 0)
+					break;
+			if (*k != NULL)
+				continue;
+		}
+		meta = json_object_get(doc, "metadata");
+		if (meta == NULL) {
+			if ((meta = json_object()) == NULL ||
+			    json_object_set_new(doc, "metadata", meta) < 0)
+				goto oom;
+		}
+		if (!json_is_object(meta)) {
+			r = ag_err_set(c->err, AG_EINVAL,
+			    "manifests: metadata of document %zu is not a map",
+			    i + 1);
+			goto out;
+		}
+		if (json_object_get(meta, "namespace") == NULL &&
+		    json_object_set_new(meta, "namespace",
+		    json_string(c->ns)) < 0)
+			goto oom;
+	}
+	r = 0;
+	if (json_array_size(docs) > 0)
+		r = render_add_file(c, "manifests.yaml", docs, 1);
+	goto out;
+oom:
+	r = render_oom(c);
+out:
+	json_decref(docs);
+	return r;
+}
+
+static int	render_refuse(struct render_ctx *, const char *);
+
+/* 1 when chart names OneChart, 0 when there is no chart, or an error. */
+static int
+render_chart(struct render_ctx *c, const json_t *m)
+{
+	const json_t *chart = json_object_get(m, "chart");
+	const char *name, *k, *p, *end;
+	char last[64];
+	json_t *x;
+	size_t n;
+	int r;
+
+	if (chart == NULL || json_is_null(chart))
+		return 0;
+	if (!json_is_object(chart))
+		return ag_err_set(c->err, AG_EINVAL,
+		    "chart must be a map of name, repository and version");
+	json_object_foreach((json_t *)(uintptr_t)chart, k, x)
+		if (strcmp(k, "name") != 0 && strcmp(k, "repository") != 0 &&
+		    strcmp(k, "version") != 0 && render_truthy(x) &&
+		    (r = render_warn(c, "chart.%s is not supported by the "
+		    "built-in renderer and was ignored", k)) < 0)
+			return r;
+	if ((r = render_str(c, chart, "name", "chart", "", &name)) < 0)
+		return r;
+	if (*name == '\0') {
+		if (json_object_size(chart) == 0)
+			return 0;
+		return ag_err_set(c->err, AG_EINVAL, "chart.name is required");
+	}
+	if (strcmp(name, "onechart") == 0)
+		return 1;
+	/* a chart in git: ...onechart.git?sha=...&path=/charts/onechart/ */
+	if (strstr(name, "://") != NULL || strncmp(name, "git@", 4) == 0) {
+		if ((p = strstr(name, "path=")) == NULL)
+			return strstr(name, "onechart") != NULL ? 1 :
+			    render_refuse(c, name);
+		p += 5;
+		end = p + strcspn(p, "&#");
+		while (end > p && end[-1] == '/')
+			end--;
+		for (k = end; k > p && k[-1] != '/'; k--)
+			;
+		n = (size_t)(end - k);
+		if (n < sizeof last) {
+			memcpy(last, k, n);
+			last[n] = '\0';
+			if (strcmp(last, "onechart") == 0)
+				return 1;
+		}
+	}
+	return render_refuse(c, name);
+}
+
+static int
+render_refuse(struct render_ctx *c, const char *name)
+{
+	return ag_err_set(c->err, AG_EINVAL,
+	    "chart \"%.200s\" is not supported by the built-in renderer; only "
+	    "onechart is (an external render hook may take it)", name);
+}
+
+static int
+render_nonempty(const json_t *x)
+{
+	return x != NULL && render_truthy(x);
+}
+
+static int
+render_cmp_files(const void *a, const void *b)
+{
+	return strcmp(((const struct render_file *)a)->name,
+	    ((const struct render_file *)b)->name);
+}
+
+int
+render_manifest(struct render_out **out, const json_t *manifest,
+    struct ag_err *err)
+{
+	struct render_ctx c;
+	const json_t *values = NULL;
+	const char *k;
+	json_t *merged = NULL, *x;
+	const char *const *known;
+	int onechart, r;
+
+	*out = NULL;
+	memset(&c, 0, sizeof c);
+	c.err = err;
+	if (!json_is_object(manifest))
+		return ag_err_set(err, AG_EINVAL, "a manifest must be a map");
+	if ((c.out = calloc(1, sizeof *c.out)) == NULL ||
+	    (c.out->warnings = json_array()) == NULL ||
+	    (c.scratch = json_array()) == NULL) {
+		r = render_oom(&c);
+		goto out;
+	}
+	if ((r = render_str(&c, manifest, "app", "manifest", "", &c.app)) < 0)
+		goto out;
+	if (*c.app == '\0') {
+		r = ag_err_set(err, AG_EINVAL, "app is required");
+		goto out;
+	}
+	if (!render_is_dns_label(c.app)) {
+		r = ag_err_set(err, AG_EINVAL, "app \"%.80s\" is not a valid "
+		    "name: it must match [a-z0-9]([-a-z0-9]*[a-z0-9])? and be "
+		    "at most 63 characters", c.app);
+		goto out;
+	}
+	if ((r = render_str(&c, manifest, "namespace", "manifest", "default",
+	    &c.ns)) < 0)
+		goto out;
+	if (*c.ns == '\0')
+		c.ns = "default";
+	if (!render_is_dns_label(c.ns)) {
+		r = ag_err_set(err, AG_EINVAL, "namespace \"%.80s\" is not a "
+		    "valid name: it must match [a-z0-9]([-a-z0-9]*[a-z0-9])? "
+		    "and be at most 63 characters", c.ns);
+		goto out;
+	}
+	if (render_nonempty(json_object_get(manifest,
+	    "strategicMergePatches"))) {
+		r = ag_err_set(err, AG_EINVAL,
+		    "strategicMergePatches is not supported yet");
+		goto out;
+	}
+	if (render_nonempty(json_object_get(manifest, "json6902Patches"))) {
+		r = ag_err_set(err, AG_EINVAL,
+		    "json6902Patches is not supported yet");
+		goto out;
+	}
+	if (render_nonempty(json_object_get(manifest, "dependencies"))) {
+		r = ag_err_set(err, AG_EINVAL,
+		    "dependencies are not supported yet");
+		goto out;
+	}
+	json_object_foreach((json_t *)(uintptr_t)manifest, k, x) {
+		for (known = render_manifest_keys; *known != NULL; known++)
+			if (strcmp(*known, k) == 0)
+				break;
+		if (*known == NULL && (r = render_warn(&c, "%s is not "
+		    "supported by the built-in renderer and was ignored",
+		    k)) < 0)
+			goto out;
+	}
+	if ((r = onechart = render_chart(&c, manifest)) < 0 ||
+	    (r = render_coll(&c, manifest, "values", "manifest", JSON_OBJECT,
+	    &values)) < 0)
+		goto out;
+	if (onechart) {
+		if ((merged = render_defaults()) == NULL) {
+			r = render_oom(&c);
+			goto out;
+		}
+		if (values != NULL) {
+			if ((r = render_check_keys(&c, values,
+			    render_values_keys, "values", 0)) < 0)
+				goto out;
+			if (render_merge(merged, values) < 0) {
+				r = render_oom(&c);
+				goto out;
+			}
+		}
+		c.v = merged;
+		if ((r = render_onechart(&c)) < 0)
+			goto out;
+	} else if (values != NULL && (r = render_warn(&c, "values is "
+	    "ignored: there is no chart to render it with")) < 0)
+		goto out;
+	if ((r = render_raw(&c, manifest)) < 0)
+		goto out;
+	if (c.out->nfiles == 0) {
+		r = ag_err_set(err, AG_EINVAL,
+		    "no chart or raw manifests to render");
+		goto out;
+	}
+	qsort(c.out->files, c.out->nfiles, sizeof *c.out->files,
+	    render_cmp_files);
+	*out = c.out;
+	c.out = NULL;
+	r = 0;
+out:
+	render_out_free(c.out);
+	json_decref(merged);
+	json_decref(c.sel);
+	json_decref(c.labels);
+	json_decref(c.scratch);
+	return r;
+}
+
+void
+render_out_free(struct render_out *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nfiles; i++) {
+		free(r->files[i].name);
+		free(r->files[i].data);
+	}
+	free(r->files);
+	json_decref(r->warnings);
+	free(r);
+}
