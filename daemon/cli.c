@@ -444,7 +444,6 @@ print_release(const json_t *r)
 static int
 cmd_env(int argc, char **argv)
 {
-	static const char *const none[] = { NULL };
 	struct resp r;
 	json_t *j = NULL, *e, *b;
 	size_t i;
@@ -462,8 +461,7 @@ cmd_env(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 3 && (strcmp(argv[1], "create") == 0 ||
-	    strcmp(argv[1], "bootstrap") == 0) && opts_known(argc, argv,
-	    none) == 0) {
+	    strcmp(argv[1], "bootstrap") == 0)) {
 		int boot = strcmp(argv[1], "bootstrap") == 0, bad;
 
 		b = boot ? json_pack("{s:s}", "env", argv[2]) :

@@ -66,6 +66,29 @@ YAML
 	rm -rf "$W"
 fi
 
+# A staging environment with a demo app deployed through the release engine.
+if ! ./bin/auger env list | grep -q '^staging '; then
+	./bin/auger env create staging
+fi
+if [ -z "$(./bin/auger release list --env staging --app demo-web --limit 1)" ]; then
+	A=$(mktemp)
+	for tag in 1.27.0 1.27.1; do
+		cat >"$A" <<JSON
+{"version": {"repositoryName": "acme/demo-web", "sha": "$(printf '%s' "$tag" | sha1sum | cut -c1-40)",
+  "branch": "main", "event": "push", "authorName": "Demo", "message": "nginx $tag"},
+ "vars": {"TAG": "$tag"},
+ "environments": [{"app": "demo-web", "env": "staging", "namespace": "default",
+   "deploy": {"branch": "main", "event": "push"},
+   "chart": {"name": "onechart", "repository": "https://chart.onechart.dev", "version": "0.70.0"},
+   "values": {"image": {"repository": "nginx", "tag": "{{ .TAG }}"}, "replicas": 2,
+              "ingress": {"host": "demo.example.com", "tlsEnabled": true},
+              "vars": {"GREETING": "hello from auger"}}}]}
+JSON
+		./bin/auger artifact push -f "$A" >/dev/null
+	done
+	rm -f "$A"
+fi
+
 cat <<MSG
 
 augerd is running on $URL (data in $DATA). Try:
@@ -78,6 +101,14 @@ augerd is running on $URL (data in $DATA). Try:
 
   export AUGER_URL=$URL AUGER_TOKEN=\$(cat $DATA/admin.token)
   ./bin/auger repo list
+
+The staging env has the app demo-web, deployed twice (nginx 1.27.0, 1.27.1):
+
+  ./bin/auger release list --env staging
+  ./bin/auger release rollback --env staging --app demo-web
+  ./bin/auger release status --env staging
+  git -c http.extraHeader="Authorization: Bearer \$(cat $DATA/admin.token)" \\
+      clone $URL/gitops-staging-apps.git
 
 Press Ctrl-C to stop.
 MSG
