@@ -16,6 +16,8 @@
 #define HTTP_MAX_REQUEST_SECS	3600	/* one request, start to end */
 #define HTTP_STREAM_HIGH	(4UL * 1024 * 1024)	/* unsent reply bytes */
 
+struct config;
+
 struct augerd {
 	char			 data[4096];	/* --data */
 	char			 repos[4200];	/* DATA/repos */
@@ -25,6 +27,7 @@ struct augerd {
 	struct ag_store		*store;
 	unsigned char		 admin_hash[32];	/* sha256(admin token) */
 	size_t			 max_push;
+	struct config		*config;	/* --config, or NULL */
 	int			 workers;
 };
 

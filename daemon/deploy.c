@@ -24,6 +24,8 @@
 #include "deploy.h"
 #include "http.h"
 #include "log.h"
+#include "pushdeploy.h"
+#include "../hooks/validate.h"
 #include "repostate.h"
 
 /* The env's apps repo name, after checking the env exists. */
@@ -250,6 +252,52 @@ prepared_free(struct prepared *p)
 	p->files = NULL;
 }
 
+/* The validating chain over the rendered files, before any commit. */
+static int
+check(struct prepared *p, const json_t *artifact, struct ag_err *err)
+{
+	struct validate_file *vf;
+	char repo[128], *msg = NULL, (*paths)[192];
+	struct ag_err e = { 0, "" };
+	size_t i, n = p->ro->nfiles;
+	int rc;
+
+	vf = calloc(n + 1, sizeof *vf);
+	paths = calloc(n + 1, sizeof *paths);
+	if (vf == NULL || paths == NULL) {
+		free(vf);
+		free(paths);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/%s", p->app,
+		    p->files[i].name);
+		vf[i].path = paths[i];
+		vf[i].data = p->files[i].data;
+		vf[i].len = p->files[i].len;
+	}
+	snprintf(repo, sizeof repo, "gitops-%s-apps", p->env);
+	rc = pushdeploy_validate(&msg, p->env, 0, "api", repo,
+	    "refs/heads/main", json_string_value(json_object_get(
+	    json_object_get(artifact, "context"), "actor")),
+	    json_string_value(json_object_get(json_object_get(artifact,
+	    "version"), "message")), vf, n, &e);
+	if (rc != 0) {
+		size_t l = msg ? strlen(msg) : 0;
+
+		while (l > 0 && msg[l - 1] == '\n')
+			msg[--l] = '\0';
+		ag_err_set(err, rc == AG_EINVAL ? AG_EINVAL : e.code ?
+		    e.code : AG_EINTERNAL, "%s/%s refused: %s", p->env, p->app,
+		    msg ? msg : e.msg);
+		rc = -1;
+	}
+	free(msg);
+	free(vf);
+	free(paths);
+	return rc;
+}
+
 /* Templates and renders; on error err says what and which manifest. */
 static int
 prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
@@ -266,8 +314,13 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 	snprintf(p->app, sizeof p->app, "%s", app ? app : "");
 	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
 	vars = vars_of(artifact, p->app);
-	if (ag_template_json(&m, manifest, vars, &e) < 0 ||
-	    render_manifest(&p->ro, m, &e) < 0) {
+	/* Manifests from a push were templated as text already. */
+	if (json_is_true(json_object_get(json_object_get(artifact, "context"),
+	    "templated")))
+		m = json_incref((json_t *)manifest);
+	else if (ag_template_json(&m, manifest, vars, &e) < 0)
+		m = NULL;
+	if (m == NULL || render_manifest(&p->ro, m, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;
@@ -281,6 +334,8 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		p->files[i].data = p->ro->files[i].data;
 		p->files[i].len = p->ro->files[i].len;
 	}
+	if (check(p, artifact, err) < 0)
+		goto out;
 	r = 0;
 out:
 	json_decref(vars);
@@ -296,7 +351,7 @@ static int
 with_env(json_t **out, const char *env, locked_fn fn, void *arg,
     struct ag_err *err)
 {
-	struct ag_release_ctx c;
+	struct ag_release_ctx c = { 0 };
 	struct repostate *rs;
 	git_repository *repo = NULL;
 	char name[128];
@@ -361,79 +416,40 @@ commit_prepared(json_t **out, struct prepared *p, const json_t *artifact,
 	return r;
 }
 
-/*
- * Deploys the artifact's manifests for env (one app, or all; policy:
- * only those whose deploy policy matches). All are prepared before any
- * commit, so a template or render error changes nothing.
- */
-static int
-deploy_artifact(json_t **out, struct apijob *a, const json_t *artifact,
-    const char *env, const char *app, int policy, struct ag_err *err)
+int
+deploy_list(json_t **out, const json_t *artifact, const json_t *manifests,
+    const char *by, int keep_going, struct ag_err *err)
 {
-	const json_t *envs = json_object_get(artifact, "environments"), *m;
 	struct prepared *ps = NULL;
-	json_t *res = json_array(), *rel;
-	size_t i, n = 0;
-	int r = -1, match;
-	char repo[128];
+	json_t *res = json_array(), *rel, *m;
+	size_t i, n = 0, total = json_array_size(manifests);
+	int r = -1;
 
-	if ((ps = calloc(json_array_size(envs) + 1, sizeof *ps)) == NULL) {
+	if ((ps = calloc(total + 1, sizeof *ps)) == NULL) {
 		json_decref(res);
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
 	}
-	json_array_foreach(envs, i, m) {
-		const char *menv = json_string_value(json_object_get(m, "env"));
-		const char *mapp = json_string_value(json_object_get(m, "app"));
+	/* Everything is templated and rendered before the first commit. */
+	json_array_foreach(manifests, i, m) {
 		struct ag_err pe = { 0, "" };
 
-		if ((env != NULL && strcmp(menv, env) != 0) ||
-		    (app != NULL && strcmp(mapp, app) != 0))
-			continue;
-		if (policy) {
-			match = ag_policy_match(json_object_get(m, "deploy"),
-			    json_object_get(artifact, "version"), &pe);
-			if (match < 0)
-				json_array_append_new(res, json_pack(
-				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
-				    "error", pe.msg));
-			if (match <= 0)
-				continue;
-			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
-			if (ag_env_get(&rel, augerd.store, menv, NULL) < 0) {
-				json_array_append_new(res, json_pack(
-				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
-				    "error", "no such env"));
-				continue;
-			}
-			json_decref(rel);
-			if (!ag_access_allowed(&a->cred.g, AG_OP_PUSH, repo)) {
-				json_array_append_new(res, json_pack(
-				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
-				    "error", "not allowed to deploy here"));
-				continue;
-			}
-		}
 		if (prepare(&ps[n], artifact, m, &pe) < 0) {
-			if (!policy) {
+			if (!keep_going) {
 				ag_err_set(err, pe.code, "%s", pe.msg);
+				n++;
 				goto out;
 			}
 			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
-			    "app", mapp, "env", menv, "error", pe.msg));
+			    "app", ps[n].app, "env", ps[n].env, "error",
+			    pe.msg));
+			prepared_free(&ps[n]);
 			continue;
 		}
 		n++;
 	}
-	if (!policy && n == 0) {
-		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
-		    "for %s%s%s", json_string_value(json_object_get(artifact,
-		    "id")), env, app ? "/" : "", app ? app : "");
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		if (commit_prepared(&rel, &ps[i], artifact, policy ? "policy" :
-		    a->cred.name, err) < 0) {
-			if (!policy)
+		if (commit_prepared(&rel, &ps[i], artifact, by, err) < 0) {
+			if (!keep_going)
 				goto out;
 			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
 			    "app", ps[i].app, "env", ps[i].env, "error",
@@ -447,10 +463,80 @@ deploy_artifact(json_t **out, struct apijob *a, const json_t *artifact,
 	res = NULL;
 	r = 0;
 out:
-	for (i = 0; i < n + 1 && i <= json_array_size(envs); i++)
+	for (i = 0; i < n; i++)
 		prepared_free(&ps[i]);
 	free(ps);
 	json_decref(res);
+	return r;
+}
+
+/*
+ * Deploys the artifact's manifests for env (one app, or all; with policy,
+ * only those whose deploy policy matches and whose env the credential may
+ * deploy to). Policy-free deploys are all or nothing.
+ */
+static int
+deploy_artifact(json_t **out, const struct cred *cred, const json_t *artifact,
+    const char *env, const char *app, int policy, struct ag_err *err)
+{
+	const json_t *envs = json_object_get(artifact, "environments"), *m;
+	json_t *pick = json_array(), *skipped = json_array(), *res = NULL, *x;
+	size_t i;
+	int r = -1, match;
+	char repo[128];
+
+	json_array_foreach(envs, i, m) {
+		const char *menv = json_string_value(json_object_get(m, "env"));
+		const char *mapp = json_string_value(json_object_get(m, "app"));
+		struct ag_err pe = { 0, "" };
+		const char *why = NULL;
+
+		if ((env != NULL && strcmp(menv, env) != 0) ||
+		    (app != NULL && strcmp(mapp, app) != 0))
+			continue;
+		if (policy) {
+			if ((match = ag_policy_match(json_object_get(m,
+			    "deploy"), json_object_get(artifact, "version"),
+			    &pe)) < 0)
+				why = pe.msg;
+			else if (match == 0 || json_is_true(json_object_get(m,
+			    "preview")))
+				continue;	/* previews: see pushdeploy */
+			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
+			if (why == NULL && ag_env_get(&x, augerd.store, menv,
+			    NULL) < 0)
+				why = "no such env";
+			else if (why == NULL)
+				json_decref(x);
+			if (why == NULL && !ag_access_allowed(&cred->g,
+			    AG_OP_PUSH, repo))
+				why = "not allowed to deploy to this env";
+			if (why != NULL) {
+				json_array_append_new(skipped, json_pack(
+				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
+				    "error", why));
+				continue;
+			}
+		}
+		json_array_append(pick, (json_t *)m);
+	}
+	if (!policy && json_array_size(pick) == 0) {
+		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
+		    "for %s%s%s", json_string_value(json_object_get(artifact,
+		    "id")), env, app ? "/" : "", app ? app : "");
+		goto out;
+	}
+	if (deploy_list(&res, artifact, pick, policy ? "policy" : cred->name,
+	    policy, err) < 0)
+		goto out;
+	json_array_extend(skipped, res);
+	*out = skipped;
+	skipped = NULL;
+	r = 0;
+out:
+	json_decref(res);
+	json_decref(pick);
+	json_decref(skipped);
 	return r;
 }
 
@@ -474,7 +560,7 @@ deploy_artifact_create(struct apijob *a, const char *arg)
 	log_info("artifact %s stored by %s", json_string_value(
 	    json_object_get(art, "id")), a->cred.name);
 	/* Manifests whose policy matches deploy now. */
-	if (deploy_artifact(&rels, a, art, NULL, NULL, 1, &err) < 0)
+	if (deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
 		rels = json_pack("[{s:s}]", "error", err.msg);
 	json_object_set_new(art, "releases", rels);
 	a->status = 201;
@@ -539,7 +625,7 @@ deploy_releases_create(struct apijob *a, const char *arg)
 		goto out;
 	}
 	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
-	    deploy_artifact(&rels, a, art, env, app, 0, &err) < 0) {
+	    deploy_artifact(&rels, &a->cred, art, env, app, 0, &err) < 0) {
 		api_fail(a, http_status_of(err.code), "%s", err.msg);
 		goto out;
 	}
@@ -785,11 +871,40 @@ out:
 	json_decref(rec);
 }
 
+int
+deploy_delete_app(json_t **out, const char *env, const char *app,
+    const char *by, struct ag_err *err)
+{
+	struct target t = { app, NULL, by };
+
+	return with_env(out, env, locked_delete, &t, err);
+}
+
+static int
+locked_index(json_t **out, const struct ag_release_ctx *c, void *arg,
+    struct ag_err *err)
+{
+	struct ag_release_ctx c2 = *c;
+	size_t added;
+
+	(void)out;
+	c2.actor = arg;
+	return ag_release_catch_up(&c2, &added, err);
+}
+
+int
+deploy_index_push(const char *env, const char *actor, struct ag_err *err)
+{
+	json_t *out = NULL;
+
+	return with_env(&out, env, locked_index, (void *)actor, err);
+}
+
 static int
 each_env(int reindex)
 {
 	struct ag_err err = { 0, "" };
-	struct ag_release_ctx c;
+	struct ag_release_ctx c = { 0 };
 	git_repository *repo;
 	json_t *envs, *e;
 	size_t i, added;

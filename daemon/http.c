@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "pushdeploy.h"
 #include "repostate.h"
 #include "worker.h"
 
@@ -471,6 +472,9 @@ gitjob_run(struct job *job, struct worker *w)
 			.allow_force = g->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
 		};
+		struct pushctx pc;
+
+		pushdeploy_setup(&o, &pc, g->name, &g->cred);
 
 		ag_receive_pack(repo, &io, &o, &g->updated, &g->err);
 		/* Refresh before the reply ends (DESIGN.md). */

@@ -19,6 +19,7 @@
 #include "auger/version.h"
 #include "augerd.h"
 #include "auth.h"
+#include "../hooks/config.h"
 #include "deploy.h"
 #include "http.h"
 #include "log.h"
@@ -45,6 +46,8 @@ usage(FILE *f)
 "  --workers N         worker threads for packs and API calls (default:\n"
 "                      the number of cores)\n"
 "  --max-push BYTES    largest accepted push (default %lu)\n"
+"  --config FILE       YAML: per-env validation and policy settings\n"
+"                      (see README); external hooks live in DIR/hooks/\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
 "                      free port, written to DIR/ssh.addr); host keys live\n"
 "                      in DIR/ssh/\n"
@@ -159,6 +162,7 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-push", required_argument, NULL, 'm' },
 		{ "ssh", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -167,6 +171,7 @@ main(int argc, char **argv)
 	struct ag_err err = { 0, "" };
 	const char *data = "./data", *listen = "127.0.0.1:8080";
 	const char *public_url = NULL, *ssh_listen = "127.0.0.1:2222";
+	const char *config_path = NULL;
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, rc = 1, reindex = 0;
@@ -201,6 +206,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 's': ssh_listen = optarg; break;
+		case 'c': config_path = optarg; break;
 		case 'D': log_set_debug(1); break;
 		case 'V': printf("augerd %s\n", AG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -228,6 +234,19 @@ main(int argc, char **argv)
 	snprintf(augerd.repos, sizeof augerd.repos, "%s/repos", augerd.data);
 	snprintf(path, sizeof path, "%s/cache", augerd.data);
 	if (mkdir_p(augerd.repos, 0755) < 0 || mkdir_p(path, 0700) < 0)
+		return 1;
+	if (config_path != NULL) {
+		if (config_load(&augerd.config, config_path, &err) < 0) {
+			fprintf(stderr, "augerd: %s\n", err.msg);
+			return 2;
+		}
+		log_info("config %s loaded", config_path);
+	}
+	snprintf(path, sizeof path, "%s/hooks", augerd.data);
+	if (mkdir_p(path, 0755) < 0)
+		return 1;
+	snprintf(path, sizeof path, "%s/hooks/validate.d", augerd.data);
+	if (mkdir_p(path, 0755) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
@@ -309,6 +328,7 @@ out:
 		event_free(stop_timer);
 	repostate_free_all();
 	ag_store_close(augerd.store);
+	config_free(augerd.config);
 	if (augerd.base)
 		event_base_free(augerd.base);
 	git_libgit2_shutdown();

@@ -31,6 +31,7 @@
 #include "augerd.h"
 #include "auth.h"
 #include "log.h"
+#include "pushdeploy.h"
 #include "repostate.h"
 #include "ssh.h"
 
@@ -359,6 +360,9 @@ run_git(struct session *ss, const char *cmd)
 			.allow_force = ss->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
 		};
+		struct pushctx pc;
+
+		pushdeploy_setup(&o, &pc, name, &ss->cred);
 
 		rc = chan_write(ss, adv->receive + adv->receive_raw,
 		    adv->receive_len - adv->receive_raw);

@@ -718,6 +718,8 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 		locked = 0;
 	}
 	*updated = done;
+	if (done > 0 && o->post != NULL)
+		o->post(o->post_arg, repo, &req, &ctx);
 	report(w, &req, NULL, band);
 	if (ag_pkt_push(w) < 0) {
 		rc = ag_err_set(err, AG_EIO, "client went away");

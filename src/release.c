@@ -147,54 +147,43 @@ mark_rolled_back(struct ag_store_txn *t, const char *env, const char *app,
 }
 
 /*
- * Records one commit in the index (within t): its release, if its message
- * carries one, and the commit itself.
+ * Writes one release record (with app and seq) of commit: the record, its
+ * place in the env-wide log, and the rollback marks it implies.
  */
 static int
-index_commit(struct ag_store_txn *t, const struct ag_release_ctx *c,
-    git_commit *commit, json_t *rec_in, struct ag_err *err)
+put_release(struct ag_store_txn *t, const struct ag_release_ctx *c,
+    git_commit *commit, json_t *rec, struct ag_err *err)
 {
 	unsigned char k[KEY_MAX], v[KEY_MAX];
 	char hex[GIT_OID_HEXSZ + 1], *s = NULL, *lk = NULL, *lv = NULL;
-	const char *app;
-	json_t *rec = rec_in, *cj;
+	const char *app = json_string_value(json_object_get(rec, "app"));
 	git_tree *tree = NULL;
 	git_oid sub;
-	uint64_t seq, gseq = 1;
-	size_t kl, lkl;
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec,
+	    "seq")), gseq = 1;
+	size_t kl, lkl, al = strlen(app);
 	int r = -1;
 
 	git_oid_tostr(hex, sizeof hex, git_commit_id(commit));
-	if (rec == NULL)
-		rec = trailer(git_commit_message(commit));
-	else
-		json_incref(rec);
-	app = rec ? json_string_value(json_object_get(rec, "app")) : NULL;
-	if (app == NULL || json_integer_value(json_object_get(rec, "seq")) <=
-	    0) {
-		/* Not one of ours (the first commit, or a hand edit). */
-		kl = key2(k, c->env, hex, 0, 0);
-		r = ag_store_txn_put(t, "commits", k, kl, "{}", 2, err);
-		goto out;
-	}
-	seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
 	json_object_set_new(rec, "gitopsRef", json_string(hex));
 	json_object_set_new(rec, "gitopsRepo", json_string(c->repo_name));
 	if (git_commit_tree(&tree, commit) == 0 &&
 	    ag_gitops_subtree(&sub, tree, app) == 0) {
 		git_oid_tostr(hex, sizeof hex, &sub);
 		json_object_set_new(rec, "appTree", json_string(hex));
-		git_oid_tostr(hex, sizeof hex, git_commit_id(commit));
 	} else
 		json_object_set_new(rec, "appTree", json_null());
 	if (json_object_get(rec, "rolledBack") == NULL)
 		json_object_set_new(rec, "rolledBack", json_false());
 	if (json_object_get(rec, "gitopsCommitStatus") == NULL)
 		json_object_set_new(rec, "gitopsCommitStatus", json_string(""));
-	if ((s = json_dumps(rec, JSON_COMPACT)) == NULL)
-		goto oom;
+	if ((s = json_dumps(rec, JSON_COMPACT)) == NULL) {
+		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+		goto out;
+	}
 	kl = key2(k, c->env, app, 1, seq);
-	if (ag_store_txn_put(t, "releases", k, kl, s, strlen(s), err) < 0)
+	if (kl == 0 || ag_store_txn_put(t, "releases", k, kl, s, strlen(s),
+	    err) < 0)
 		goto out;
 	/* The env-wide order: one past the last entry. */
 	kl = key2(k, c->env, NULL, 0, 0);
@@ -203,35 +192,152 @@ index_commit(struct ag_store_txn *t, const struct ag_release_ctx *c,
 		gseq = get_be64((unsigned char *)lk + kl) + 1;
 	be64(k + kl, gseq);
 	kl += 8;
-	{
-		size_t al = strlen(app);
-
-		memcpy(v, app, al + 1);
-		be64(v + al + 1, seq);
-		if (ag_store_txn_put(t, "release_log", k, kl, (char *)v,
-		    al + 9, err) < 0)
-			goto out;
-	}
+	memcpy(v, app, al + 1);
+	be64(v + al + 1, seq);
+	if (ag_store_txn_put(t, "release_log", k, kl, (char *)v, al + 9,
+	    err) < 0)
+		goto out;
 	if (action_is(rec, "rollback") &&
 	    mark_rolled_back(t, c->env, app, (uint64_t)json_integer_value(
 	    json_object_get(rec, "rollbackTo")), seq, err) < 0)
 		goto out;
-	cj = json_pack("{s:s,s:I}", "app", app, "seq", (json_int_t)seq);
-	free(s);
-	s = json_dumps(cj, JSON_COMPACT);
-	json_decref(cj);
-	if (s == NULL)
-		goto oom;
-	kl = key2(k, c->env, hex, 0, 0);
-	r = ag_store_txn_put(t, "commits", k, kl, s, strlen(s), err);
-	goto out;
-oom:
-	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+	r = 0;
 out:
 	free(lk);
 	free(lv);
 	free(s);
 	git_tree_free(tree);
+	return r;
+}
+
+static json_t *latest(struct ag_store_txn *t, const char *env,
+    const char *app);
+
+/*
+ * A commit without a trailer (a direct push to the GitOps repository):
+ * each top-level folder it adds, changes or removes (flux/ aside) becomes a
+ * release of that app, triggered by c->actor (live) or the committer
+ * (reindex).
+ */
+static int
+hand_edits(json_t *list, struct ag_store_txn *t,
+    const struct ag_release_ctx *c, git_commit *commit, struct ag_err *err)
+{
+	git_tree *tree = NULL, *ptree = NULL;
+	git_commit *parent = NULL;
+	const git_signature *who = git_commit_committer(commit);
+	const git_signature *au = git_commit_author(commit);
+	const git_tree_entry *e, *pe;
+	json_t *rec, *last;
+	char by[256];
+	size_t i, n, pass;
+	int r = -1;
+
+	if (git_commit_tree(&tree, commit) < 0)
+		return ag_err_git(err, "reading a commit's tree");
+	if (git_commit_parentcount(commit) > 0 &&
+	    (git_commit_parent(&parent, commit, 0) < 0 ||
+	    git_commit_tree(&ptree, parent) < 0)) {
+		r = ag_err_git(err, "reading a parent's tree");
+		goto out;
+	}
+	snprintf(by, sizeof by, "%s", c->actor ? c->actor : who &&
+	    who->name ? who->name : "git");
+	/* Pass 0: folders in the commit; pass 1: folders it removed. */
+	for (pass = 0; pass < 2; pass++) {
+		const git_tree *a = pass == 0 ? tree : ptree;
+		const git_tree *b = pass == 0 ? ptree : tree;
+
+		n = a ? git_tree_entrycount(a) : 0;
+		for (i = 0; i < n; i++) {
+			const char *name;
+
+			e = git_tree_entry_byindex(a, i);
+			name = git_tree_entry_name(e);
+			if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+			    strcmp(name, "flux") == 0 || name[0] == '.')
+				continue;
+			pe = b ? git_tree_entry_byname(b, name) : NULL;
+			if (pass == 1 && pe != NULL)
+				continue;
+			if (pass == 0 && pe != NULL &&
+			    git_oid_equal(git_tree_entry_id(pe),
+			    git_tree_entry_id(e)))
+				continue;
+			last = latest(t, c->env, name);
+			rec = json_pack("{s:s,s:s,s:I,s:s,s:s,s:{s:s,s:s,s:s,"
+			    "s:I},s:I}", "app", name, "env", c->env, "seq",
+			    (json_int_t)(last ? json_integer_value(
+			    json_object_get(last, "seq")) + 1 : 1), "action",
+			    pass == 0 ? "deploy" : "delete", "triggeredBy", by,
+			    "version", "message", git_commit_summary(commit) ?
+			    git_commit_summary(commit) : "", "authorName",
+			    au && au->name ? au->name : "", "authorEmail",
+			    au && au->email ? au->email : "", "created",
+			    (json_int_t)git_commit_time(commit), "created",
+			    (json_int_t)git_commit_time(commit));
+			json_decref(last);
+			if (rec == NULL || put_release(t, c, commit, rec,
+			    err) < 0) {
+				json_decref(rec);
+				goto out;
+			}
+			json_array_append_new(list, json_pack("{s:s,s:O}",
+			    "app", name, "seq", json_object_get(rec, "seq")));
+			json_decref(rec);
+		}
+	}
+	r = 0;
+out:
+	git_tree_free(tree);
+	git_tree_free(ptree);
+	git_commit_free(parent);
+	return r;
+}
+
+/*
+ * Records one commit in the index (within t): its release (from rec_in or
+ * its trailer), or the hand edits it makes, and the commit itself.
+ */
+static int
+index_commit(struct ag_store_txn *t, const struct ag_release_ctx *c,
+    git_commit *commit, json_t *rec_in, struct ag_err *err)
+{
+	unsigned char k[KEY_MAX];
+	char hex[GIT_OID_HEXSZ + 1], *s = NULL;
+	json_t *rec = rec_in, *list = json_array(), *cj = NULL;
+	size_t kl;
+	int r = -1;
+
+	git_oid_tostr(hex, sizeof hex, git_commit_id(commit));
+	if (rec == NULL)
+		rec = trailer(git_commit_message(commit));
+	else
+		json_incref(rec);
+	if (rec != NULL && json_is_string(json_object_get(rec, "app")) &&
+	    json_integer_value(json_object_get(rec, "seq")) > 0) {
+		if (put_release(t, c, commit, rec, err) < 0)
+			goto out;
+		json_array_append_new(list, json_pack("{s:O,s:O}", "app",
+		    json_object_get(rec, "app"), "seq", json_object_get(rec,
+		    "seq")));
+	} else if (hand_edits(list, t, c, commit, err) < 0)
+		goto out;
+	/* commits: the releases this commit made ({} if none). */
+	cj = json_array_size(list) > 0 ? json_pack("{s:O,s:O,s:O}", "app",
+	    json_object_get(json_array_get(list, 0), "app"), "seq",
+	    json_object_get(json_array_get(list, 0), "seq"), "releases",
+	    list) : json_object();
+	if ((s = json_dumps(cj, JSON_COMPACT)) == NULL) {
+		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+		goto out;
+	}
+	kl = key2(k, c->env, hex, 0, 0);
+	r = ag_store_txn_put(t, "commits", k, kl, s, strlen(s), err);
+out:
+	free(s);
+	json_decref(cj);
+	json_decref(list);
 	json_decref(rec);
 	return r;
 }
@@ -673,16 +779,26 @@ find_target(struct ag_store_txn *t, const struct ag_release_ctx *c,
 		}
 		j = json_loads(val, 0, NULL);
 		free(val);
-		if (j == NULL || !json_is_string(json_object_get(j, "app")) ||
-		    strcmp(json_string_value(json_object_get(j, "app")),
-		    app) != 0) {
+		seq = 0;
+		{
+			json_t *rel;
+			size_t i;
+
+			json_array_foreach(json_object_get(j, "releases"), i,
+			    rel) {
+				if (json_is_string(json_object_get(rel, "app")) &&
+				    strcmp(json_string_value(json_object_get(rel,
+				    "app")), app) == 0)
+					seq = (uint64_t)json_integer_value(
+					    json_object_get(rel, "seq"));
+			}
+		}
+		json_decref(j);
+		if (seq == 0) {
 			ag_err_set(err, AG_ENOTFOUND, "gitops commit %.12s is "
 			    "not a release of %s/%s", to, c->env, app);
-			json_decref(j);
 			return NULL;
 		}
-		seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
-		json_decref(j);
 		target = get_release(t, c->env, app, seq);
 	} else if (to != NULL && *to != '\0') {
 		seq = strtoull(to, &end, 10);

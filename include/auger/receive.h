@@ -72,6 +72,14 @@ struct ag_receive_opts {
 	pthread_mutex_t	*ref_lock;	/* serializes ref updates, or NULL */
 	ag_receive_check_fn check;
 	void		*check_arg;
+	/*
+	 * Called after refs moved (the lock released), before the report,
+	 * with the repository: post-receive work whose messages the pusher
+	 * sees (deploys). Commands with error == NULL are the ones that
+	 * moved.
+	 */
+	ag_receive_check_fn post;
+	void		*post_arg;
 };
 
 /*

@@ -24,6 +24,9 @@ struct ag_release_ctx {
 	struct ag_store	*st;
 	const char	*env;
 	const char	*repo_name;
+	/* Who made commits that carry no release record (a direct push);
+	 * NULL: their committer. */
+	const char	*actor;
 };
 
 /*

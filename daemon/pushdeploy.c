@@ -1,0 +1,746 @@
+/*
+ * Pushes as deploy intents. For an application repository, once its refs
+ * moved, each updated branch or tag whose commit holds YAML manifests in
+ * .auger/ (or .gimlet/) becomes an artifact, and the manifests' policies decide
+ * what deploys where; previews follow branches; what happened is told on
+ * the pusher's terminal. For a GitOps repository, the pushed tree goes
+ * through the validating chain before any ref moves, and accepted changes
+ * to app folders are recorded as releases.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auger/access.h"
+#include "auger/artifact.h"
+#include "auger/dotenv.h"
+#include "auger/policy.h"
+#include "auger/template.h"
+#include "auger/yaml.h"
+#include "../hooks/config.h"
+#include "../hooks/runner.h"
+#include "../hooks/validate.h"
+#include "augerd.h"
+#include "deploy.h"
+#include "log.h"
+#include "pushdeploy.h"
+
+#define PUSH_MAX_MANIFESTS	64
+#define PUSH_MAX_FILE		(1024 * 1024)	/* one manifest or vars file */
+#define PUSH_MAX_VALIDATE	(32UL * 1024 * 1024)	/* files checked */
+
+static const git_oid zero_oid;
+
+/* Says each line of msg on the pusher's terminal. */
+static void
+say_lines(struct ag_receive_ctx *ctx, const char *prefix, const char *msg)
+{
+	const char *p = msg, *e;
+
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, '\n');
+		ag_receive_say(ctx, "%s%.*s", prefix, (int)(e ? e - p :
+		    (long)strlen(p)), p);
+		p = e ? e + 1 : NULL;
+	}
+}
+
+int
+pushdeploy_validate(char **msg, const char *env, int infra,
+    const char *source, const char *repo, const char *ref, const char *actor,
+    const char *message, const struct validate_file *files, size_t n,
+    struct ag_err *err)
+{
+	struct config_env ce = *config_env(augerd.config, env);
+	json_t *in = NULL, *fl, *docs, *d;
+	char dir[4200], *text = NULL;
+	size_t i, j;
+	int rc;
+
+	*msg = NULL;
+	if (infra)
+		ce.allow_cluster_scoped = 1;	/* infra holds cluster objects */
+	if ((rc = validate_all(msg, files, n, &ce, err)) != 0)
+		return rc;
+	snprintf(dir, sizeof dir, "%s/hooks/validate.d", augerd.data);
+	/* The hooks' input: the intent, the files, the parsed documents. */
+	fl = json_array();
+	docs = json_array();
+	for (i = 0; i < n; i++) {
+		json_array_append_new(fl, json_pack("{s:s,s:s%}", "path",
+		    files[i].path, "content", files[i].data, files[i].len));
+		if (ag_yaml_load_all(&d, files[i].data, files[i].len,
+		    files[i].path, NULL) == 0) {
+			json_t *o;
+
+			json_array_foreach(d, j, o)
+				json_array_append_new(docs, json_pack(
+				    "{s:s,s:I,s:O}", "path", files[i].path,
+				    "index", (json_int_t)j, "object", o));
+			json_decref(d);
+		}
+	}
+	in = json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:o,s:o}", "stage",
+	    "validate", "intent", "source", source, "env", env, "repo", repo,
+	    "ref", ref ? ref : "", "actor", actor ? actor : "", "message",
+	    message ? message : "", "files", fl, "documents", docs);
+	if (in == NULL || (text = json_dumps(in, JSON_COMPACT)) == NULL) {
+		json_decref(in);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	json_decref(in);
+	rc = runner_run(msg, dir, "validate", text, strlen(text),
+	    ce.hook_timeout_ms, err);
+	free(text);
+	return rc;
+}
+
+/* The app name of a manifest text, before templating ("app: web"). */
+static void
+scan_app(char *out, size_t outsz, const char *text)
+{
+	const char *p = text, *e;
+	size_t n;
+
+	out[0] = '\0';
+	for (; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p,
+	    '\n') + 1 : NULL) {
+		if (strncmp(p, "app:", 4) != 0)
+			continue;
+		p += 4;
+		while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'')
+			p++;
+		for (e = p; *e != '\0' && *e != '\n' && *e != '"' &&
+		    *e != '\'' && *e != ' ' && *e != '#'; e++)
+			;
+		n = (size_t)(e - p) < outsz - 1 ? (size_t)(e - p) : outsz - 1;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return;
+	}
+}
+
+static int
+blob_text(char **out, size_t *len, git_repository *repo, const git_oid *id)
+{
+	git_blob *b = NULL;
+
+	if (git_blob_lookup(&b, repo, id) < 0) {
+		git_error_clear();
+		return -1;
+	}
+	*len = (size_t)git_blob_rawsize(b);
+	if (*len > PUSH_MAX_FILE || (*out = malloc(*len + 1)) == NULL) {
+		git_blob_free(b);
+		return -1;
+	}
+	memcpy(*out, git_blob_rawcontent(b), *len);
+	(*out)[*len] = '\0';
+	git_blob_free(b);
+	return 0;
+}
+
+static int
+is_yaml(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	    (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+/*
+ * The manifests of a commit: every .auger/ and .gimlet/ YAML file,
+ * templated as text with vars (plus APP) and parsed. Errors, with file and
+ * line, go to errors as strings.
+ */
+static json_t *
+read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
+    json_t *errors)
+{
+	static const char *dirs[] = { ".auger", ".gimlet" };
+	git_tree *tree = NULL, *sub = NULL;
+	json_t *out = json_array(), *m, *v, *dv;
+	char path[512], app[128], *text, *expanded;
+	size_t i, k, n, len;
+	struct ag_err err;
+
+	if (git_commit_tree(&tree, commit) < 0)
+		return out;
+	/* .auger/vars (dotenv) joins the vars first. */
+	for (k = 0; k < 2; k++) {
+		git_tree_entry *e = NULL;
+
+		snprintf(path, sizeof path, "%s/vars", dirs[k]);
+		if (git_tree_entry_bypath(&e, tree, path) < 0) {
+			git_error_clear();
+			continue;
+		}
+		memset(&err, 0, sizeof err);
+		if (blob_text(&text, &len, repo, git_tree_entry_id(e)) == 0) {
+			if (ag_dotenv_parse(&dv, text, len, &err) == 0) {
+				json_object_update_missing(vars, dv);
+				json_decref(dv);
+			} else
+				json_array_append_new(errors, json_sprintf(
+				    "%s: %s", path, err.msg));
+			free(text);
+		}
+		git_tree_entry_free(e);
+	}
+	for (k = 0; k < 2; k++) {
+		const git_tree_entry *de = git_tree_entry_byname(tree, dirs[k]);
+
+		if (de == NULL || git_tree_entry_type(de) != GIT_OBJECT_TREE ||
+		    git_tree_lookup(&sub, repo, git_tree_entry_id(de)) < 0)
+			continue;
+		n = git_tree_entrycount(sub);
+		for (i = 0; i < n && json_array_size(out) < PUSH_MAX_MANIFESTS;
+		    i++) {
+			const git_tree_entry *e = git_tree_entry_byindex(sub, i);
+
+			if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+			    !is_yaml(git_tree_entry_name(e)))
+				continue;
+			snprintf(path, sizeof path, "%s/%s", dirs[k],
+			    git_tree_entry_name(e));
+			if (blob_text(&text, &len, repo,
+			    git_tree_entry_id(e)) < 0) {
+				json_array_append_new(errors, json_sprintf(
+				    "%s: unreadable or larger than %d bytes",
+				    path, PUSH_MAX_FILE));
+				continue;
+			}
+			memset(&err, 0, sizeof err);
+			scan_app(app, sizeof app, text);
+			v = json_deep_copy(vars);
+			json_object_set_new(v, "APP", json_string(app));
+			expanded = NULL;
+			m = NULL;
+			if (ag_template_expand(&expanded, text, v, &err) < 0 ||
+			    ag_yaml_load(&m, expanded, strlen(expanded), path,
+			    &err) < 0)
+				json_array_append_new(errors, json_sprintf(
+				    "%s: %s", path, err.msg));
+			else if (!json_is_object(m) ||
+			    !json_is_string(json_object_get(m, "app")) ||
+			    !json_is_string(json_object_get(m, "env")))
+				json_array_append_new(errors, json_sprintf(
+				    "%s: a manifest needs \"app\" and \"env\"",
+				    path));
+			else {
+				json_object_set_new(m, "file", json_string(path));
+				json_array_append(out, m);
+			}
+			json_decref(m);
+			json_decref(v);
+			free(expanded);
+			free(text);
+		}
+		git_tree_free(sub);
+		sub = NULL;
+	}
+	git_tree_free(tree);
+	return out;
+}
+
+/* The template vars of a pushed ref (before .auger/vars joins them). */
+static json_t *
+push_vars(const struct pushctx *pc, const char *name, int tag,
+    const git_oid *id)
+{
+	const char *slash = strchr(pc->repo, '/');
+	char hex[GIT_OID_HEXSZ + 1], owner[64];
+
+	git_oid_tostr(hex, sizeof hex, id);
+	snprintf(owner, sizeof owner, "%.*s", slash ? (int)(slash - pc->repo) :
+	    0, pc->repo);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "SHA", hex,
+	    "BRANCH", tag ? "" : name, "TAG", tag ? name : "", "REPO",
+	    pc->repo, "OWNER", owner, "EVENT", tag ? "tag" : "push", "ACTOR",
+	    pc->cred.name);
+}
+
+static int
+is_main(const char *branch)
+{
+	return strcmp(branch, "main") == 0 || strcmp(branch, "master") == 0;
+}
+
+/* A preview of m for branch: app "<app>-<branch>", ingress host renamed. */
+static json_t *
+preview_of(const json_t *m, const char *branch)
+{
+	json_t *p = json_deep_copy(m), *ing;
+	const char *app = json_string_value(json_object_get(m, "app"));
+	const char *host, *dot;
+	char slug[AG_SANITIZE_DNS_MAX + 1], name[128], nh[512];
+
+	ag_sanitize_dns(slug, sizeof slug, branch);
+	snprintf(name, sizeof name, "%.*s-%s", (int)(62 - strlen(slug) > 0 ?
+	    62 - strlen(slug) : 1), app, slug);
+	if (strlen(name) > 63)
+		name[63] = '\0';
+	while (strlen(name) > 0 && name[strlen(name) - 1] == '-')
+		name[strlen(name) - 1] = '\0';
+	json_object_set_new(p, "app", json_string(name));
+	ing = json_object_get(json_object_get(p, "values"), "ingress");
+	if (json_is_object(ing) && (host = json_string_value(json_object_get(
+	    ing, "host"))) != NULL) {
+		dot = strchr(host, '.');
+		snprintf(nh, sizeof nh, "%s%s", name, dot ? dot : "");
+		json_object_set_new(ing, "host", json_string(nh));
+	}
+	return p;
+}
+
+static void
+say_results(struct ag_receive_ctx *ctx, const json_t *res)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(res, i, r) {
+		const char *env = json_string_value(json_object_get(r, "env"));
+		const char *app = json_string_value(json_object_get(r, "app"));
+		const char *ref = json_string_value(json_object_get(r,
+		    "gitopsRef"));
+		const json_t *w;
+		size_t j;
+
+		if (json_is_string(json_object_get(r, "error")))
+			say_lines(ctx, "", json_string_value(json_object_get(r,
+			    "error")));
+		else if (ref != NULL)
+			ag_receive_say(ctx, "%s/%s %s: %s@%.7s", env, app,
+			    strcmp(json_string_value(json_object_get(r,
+			    "action")), "delete") == 0 ? "deleted" :
+			    "deployed", json_string_value(json_object_get(r,
+			    "gitopsRepo")), ref);
+		else
+			ag_receive_say(ctx, "%s/%s unchanged: no commit", env,
+			    app);
+		json_array_foreach(json_object_get(r, "warnings"), j, w)
+			ag_receive_say(ctx, "%s/%s warning: %s", env, app,
+			    json_string_value(w));
+	}
+}
+
+/* The env named by a "deploy=<env>" push option, or NULL. */
+static const char *
+deploy_option(const struct ag_receive_req *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->noptions; i++)
+		if (strncmp(req->options[i], "deploy=", 7) == 0)
+			return req->options[i] + 7;
+	return NULL;
+}
+
+static int
+may_deploy(const struct pushctx *pc, const char *env)
+{
+	char repo[128];
+
+	snprintf(repo, sizeof repo, "gitops-%s-apps", env);
+	return pc->cred.g.role != AG_ROLE_READ &&
+	    ag_access_allowed(&pc->cred.g, AG_OP_PUSH, repo);
+}
+
+/* A branch went away: its previews leave their envs. */
+static void
+drop_previews(struct pushctx *pc, git_repository *repo,
+    const struct ag_receive_cmd *c, const char *branch,
+    struct ag_receive_ctx *ctx)
+{
+	git_commit *old = NULL;
+	json_t *vars = push_vars(pc, branch, 0, &c->old_oid);
+	json_t *errors = json_array(), *ms, *m, *p, *res = NULL;
+	struct ag_err err = { 0, "" };
+	size_t i;
+
+	if (is_main(branch) || git_commit_lookup(&old, repo, &c->old_oid) < 0)
+		goto out;
+	ms = read_manifests(repo, old, vars, errors);
+	json_array_foreach(ms, i, m) {
+		const char *env;
+
+		if (!json_is_true(json_object_get(m, "preview")))
+			continue;
+		p = preview_of(m, branch);
+		env = json_string_value(json_object_get(p, "env"));
+		ag_err_clear(&err);
+		if (!may_deploy(pc, env))
+			ag_receive_say(ctx, "%s/%s: not removed: %s may not "
+			    "deploy to %s", env, json_string_value(
+			    json_object_get(p, "app")), pc->cred.name, env);
+		else if (deploy_delete_app(&res, env, json_string_value(
+		    json_object_get(p, "app")), pc->cred.name, &err) < 0)
+			ag_receive_say(ctx, "%s/%s preview: %s", env,
+			    json_string_value(json_object_get(p, "app")),
+			    err.msg);
+		else {
+			json_t *arr = json_pack("[O]", res);
+
+			say_results(ctx, arr);
+			json_decref(arr);
+			json_decref(res);
+		}
+		json_decref(p);
+	}
+	json_decref(ms);
+out:
+	git_error_clear();
+	git_commit_free(old);
+	json_decref(vars);
+	json_decref(errors);
+}
+
+/* One pushed branch or tag of an app repository. */
+static void
+app_ref(struct pushctx *pc, git_repository *repo,
+    const struct ag_receive_cmd *c, const char *force_env,
+    struct ag_receive_ctx *ctx)
+{
+	int tag = strncmp(c->ref, "refs/tags/", 10) == 0;
+	const char *name = c->ref + (tag ? 10 : 11);
+	const git_signature *au, *co;
+	git_commit *commit = NULL;
+	json_t *vars = NULL, *errors = json_array(), *ms = NULL, *pick = NULL;
+	json_t *in = NULL, *art = NULL, *res = NULL, *m, *e, *fnames;
+	struct ag_err err = { 0, "" };
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t i;
+	int match;
+
+	if (!tag && strncmp(c->ref, "refs/heads/", 11) != 0)
+		return;
+	if (git_oid_equal(&c->new_oid, &zero_oid)) {
+		if (!tag)
+			drop_previews(pc, repo, c, name, ctx);
+		return;
+	}
+	if (git_commit_lookup(&commit, repo, &c->new_oid) < 0) {
+		git_error_clear();
+		return;		/* a tag of a non-commit: nothing to deploy */
+	}
+	git_oid_tostr(hex, sizeof hex, &c->new_oid);
+	vars = push_vars(pc, name, tag, &c->new_oid);
+	ms = read_manifests(repo, commit, vars, errors);
+	json_array_foreach(errors, i, e)
+		ag_receive_say(ctx, "%s", json_string_value(e));
+	if (json_array_size(ms) == 0)
+		goto out;
+	/* The file names are for messages; the manifests go without them. */
+	fnames = json_array();
+	json_array_foreach(ms, i, m) {
+		json_array_append(fnames, json_object_get(m, "file"));
+		json_object_del(m, "file");
+	}
+	au = git_commit_author(commit);
+	co = git_commit_committer(commit);
+	in = json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I},"
+	    "s:O,s:O,s:{s:s,s:b,s:s,s:O}}", "version", "repositoryName",
+	    pc->repo, "sha", hex, "branch", tag ? "" : name, "tag",
+	    tag ? name : "", "event", tag ? "tag" : "push", "authorName",
+	    au->name ? au->name : "", "authorEmail", au->email ? au->email :
+	    "", "committerName", co->name ? co->name : "", "committerEmail",
+	    co->email ? co->email : "", "message", git_commit_message(commit) ?
+	    git_commit_message(commit) : "", "created",
+	    (json_int_t)git_commit_time(commit), "vars", vars, "environments",
+	    ms, "context", "source", "push", "templated", 1, "actor",
+	    pc->cred.name, "errors", errors);
+	json_object_set_new(json_object_get(in, "context"), "files", fnames);
+	json_object_set_new(json_object_get(in, "version"), "url",
+	    json_string(""));
+	if (in == NULL || ag_artifact_put(&art, augerd.store, in, &err) < 0) {
+		ag_receive_say(ctx, "artifact not stored: %s", err.msg);
+		goto out;
+	}
+	/* What deploys: -o deploy=<env>, previews, matching policies. */
+	pick = json_array();
+	json_array_foreach(json_object_get(art, "environments"), i, m) {
+		const char *env = json_string_value(json_object_get(m, "env"));
+		int preview = json_is_true(json_object_get(m, "preview")) &&
+		    !tag && !is_main(name);
+
+		ag_err_clear(&err);
+		if (force_env != NULL)
+			match = strcmp(env, force_env) == 0;
+		else if (preview)
+			match = 1;
+		else if ((match = ag_policy_match(json_object_get(m, "deploy"),
+		    json_object_get(art, "version"), &err)) < 0) {
+			ag_receive_say(ctx, "%s: %s", json_string_value(
+			    json_array_get(fnames, i)), err.msg);
+			continue;
+		}
+		if (!match)
+			continue;
+		if (!may_deploy(pc, env)) {
+			ag_receive_say(ctx, "%s/%s: not deployed: %s may not "
+			    "deploy to %s", env, json_string_value(
+			    json_object_get(m, "app")), pc->cred.name, env);
+			continue;
+		}
+		if (json_is_true(json_object_get(m, "preview")) && !tag &&
+		    !is_main(name))
+			json_array_append_new(pick, preview_of(m, name));
+		else
+			json_array_append(pick, m);
+	}
+	if (json_array_size(pick) == 0) {
+		ag_receive_say(ctx, "%s: no manifest's policy matched; nothing "
+		    "deployed", name);
+		goto out;
+	}
+	ag_err_clear(&err);
+	if (deploy_list(&res, art, pick, pc->cred.name, 1, &err) < 0) {
+		ag_receive_say(ctx, "deploy failed: %s", err.msg);
+		goto out;
+	}
+	say_results(ctx, res);
+	/* The artifact keeps what happened. */
+	json_object_set(art, "releases", res);
+	{
+		char *s = json_dumps(art, JSON_COMPACT);
+		const char *id = json_string_value(json_object_get(art, "id"));
+
+		if (s != NULL)
+			ag_store_put(augerd.store, "artifacts", id, strlen(id), s,
+			    strlen(s), 0, NULL);
+		free(s);
+	}
+out:
+	git_commit_free(commit);
+	json_decref(vars);
+	json_decref(errors);
+	json_decref(ms);
+	json_decref(pick);
+	json_decref(in);
+	json_decref(art);
+	json_decref(res);
+}
+
+static int
+app_post(void *arg, git_repository *repo, struct ag_receive_req *req,
+    struct ag_receive_ctx *ctx)
+{
+	struct pushctx *pc = arg;
+	const char *force = deploy_option(req);
+	size_t i;
+
+	if (force != NULL && !may_deploy(pc, force)) {
+		ag_receive_say(ctx, "-o deploy=%s: %s may not deploy to %s",
+		    force, pc->cred.name, force);
+		return 0;
+	}
+	for (i = 0; i < req->n; i++)
+		if (req->cmds[i].error == NULL)
+			app_ref(pc, repo, &req->cmds[i], force, ctx);
+	return 0;
+}
+
+/* The files of the top-level folders that differ between two trees. */
+static int
+changed_files(struct validate_file **out, size_t *n, char ***bufs,
+    git_repository *repo, git_tree *old, git_tree *new)
+{
+	struct validate_file *v = NULL, *nv;
+	char **b = NULL, **nb, *text, path[1024];
+	size_t i, j, cnt, sz, blen, total = 0, cap = 0;
+	git_tree *sub = NULL;
+	int r = -1;
+
+	*n = 0;
+	cnt = git_tree_entrycount(new);
+	for (i = 0; i < cnt; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(new, i);
+		const git_tree_entry *oe = old ? git_tree_entry_byname(old,
+		    git_tree_entry_name(e)) : NULL;
+
+		if (oe != NULL && git_oid_equal(git_tree_entry_id(oe),
+		    git_tree_entry_id(e)))
+			continue;
+		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+			if (!is_yaml(git_tree_entry_name(e)))
+				continue;
+			sub = NULL;
+		} else if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
+		    git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+			continue;
+		sz = sub ? git_tree_entrycount(sub) : 1;
+		for (j = 0; j < sz; j++) {
+			const git_tree_entry *f = sub ?
+			    git_tree_entry_byindex(sub, j) : e;
+
+			if (git_tree_entry_type(f) != GIT_OBJECT_BLOB)
+				continue;
+			if (blob_text(&text, &blen, repo,
+			    git_tree_entry_id(f)) < 0)
+				continue;
+			if ((total += blen) > PUSH_MAX_VALIDATE) {
+				free(text);
+				git_tree_free(sub);
+				sub = NULL;
+				goto toobig;
+			}
+			snprintf(path, sizeof path, "%s%s%s",
+			    sub ? git_tree_entry_name(e) : "", sub ? "/" : "",
+			    git_tree_entry_name(f));
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
+					free(text);
+					goto oom;
+				}
+				v = nv;
+				if ((nb = realloc(b, 2 * cap * sizeof *b)) ==
+				    NULL) {
+					free(text);
+					goto oom;
+				}
+				b = nb;
+			}
+			b[2 * *n] = text;
+			b[2 * *n + 1] = strdup(path);
+			v[*n].path = b[2 * *n + 1];
+			v[*n].data = text;
+			v[*n].len = blen;
+			(*n)++;
+		}
+		git_tree_free(sub);
+		sub = NULL;
+	}
+	*out = v;
+	*bufs = b;
+	return 0;
+toobig:
+	r = -2;
+oom:
+	git_tree_free(sub);
+	for (i = 0; i < 2 * *n; i++)
+		free(b[i]);
+	free(b);
+	free(v);
+	*n = 0;
+	return r;
+}
+
+/* Before refs move: the pushed tree must pass the validating chain. */
+static int
+gitops_check(void *arg, git_repository *qrepo, struct ag_receive_req *req,
+    struct ag_receive_ctx *ctx)
+{
+	struct pushctx *pc = arg;
+	struct validate_file *files = NULL;
+	git_commit *oc = NULL, *nc = NULL;
+	git_tree *ot = NULL, *nt = NULL;
+	char **bufs = NULL, *msg = NULL;
+	struct ag_err err = { 0, "" };
+	size_t i, j, n;
+	int rc;
+
+	for (i = 0; i < req->n; i++) {
+		struct ag_receive_cmd *c = &req->cmds[i];
+
+		if (c->error != NULL || git_oid_equal(&c->new_oid, &zero_oid))
+			continue;
+		if (git_commit_lookup(&nc, qrepo, &c->new_oid) < 0 ||
+		    git_commit_tree(&nt, nc) < 0) {
+			git_error_clear();
+			goto next;	/* not a commit: the ref checks say so */
+		}
+		if (!git_oid_equal(&c->old_oid, &zero_oid) &&
+		    (git_commit_lookup(&oc, qrepo, &c->old_oid) < 0 ||
+		    git_commit_tree(&ot, oc) < 0))
+			git_error_clear();
+		if ((rc = changed_files(&files, &n, &bufs, qrepo, ot,
+		    nt)) < 0) {
+			ag_receive_refuse(c, rc == -2 ? "the changed files "
+			    "exceed the validation limit (32 MiB)" :
+			    "out of memory");
+			goto next;
+		}
+		msg = NULL;
+		ag_err_clear(&err);
+		rc = pushdeploy_validate(&msg, pc->env, pc->gitops == 2,
+		    "gitops-push", pc->repo, c->ref, pc->cred.name,
+		    git_commit_message(nc), files, n, &err);
+		if (rc != 0) {
+			const char *m = msg ? msg : err.msg;
+			const char *nl = strchr(m, '\n');
+
+			say_lines(ctx, "", m);
+			ag_receive_refuse(c, "%.*s", (int)(nl ? nl - m :
+			    (long)strlen(m)), m);
+			log_info("push to %s %s by %s refused: %.200s",
+			    pc->repo, c->ref, pc->cred.name, m);
+		}
+		free(msg);
+		for (j = 0; j < 2 * n; j++)
+			free(bufs[j]);
+		free(bufs);
+		free(files);
+		bufs = NULL;
+		files = NULL;
+next:
+		git_tree_free(ot);
+		git_tree_free(nt);
+		git_commit_free(oc);
+		git_commit_free(nc);
+		ot = nt = NULL;
+		oc = nc = NULL;
+	}
+	return 0;
+}
+
+/* After refs moved: direct changes to app folders become releases. */
+static int
+gitops_post(void *arg, git_repository *repo, struct ag_receive_req *req,
+    struct ag_receive_ctx *ctx)
+{
+	struct pushctx *pc = arg;
+	struct ag_err err = { 0, "" };
+	size_t i;
+
+	(void)repo;
+	for (i = 0; i < req->n; i++) {
+		if (req->cmds[i].error == NULL &&
+		    strcmp(req->cmds[i].ref, "refs/heads/main") == 0) {
+			if (deploy_index_push(pc->env, pc->cred.name, &err) < 0)
+				ag_receive_say(ctx, "recording releases: %s",
+				    err.msg);
+			else
+				ag_receive_say(ctx, "%s: recorded as releases "
+				    "(auger release list --env %s)", pc->env,
+				    pc->env);
+		}
+	}
+	return 0;
+}
+
+void
+pushdeploy_setup(struct ag_receive_opts *o, struct pushctx *pc,
+    const char *repo, const struct cred *cred)
+{
+	const char *kind;
+
+	memset(pc, 0, sizeof *pc);
+	snprintf(pc->repo, sizeof pc->repo, "%s", repo);
+	pc->cred = *cred;
+	if (ag_access_repo_env(pc->env, sizeof pc->env, repo)) {
+		kind = strrchr(repo, '-');
+		pc->gitops = kind && strcmp(kind, "-infra") == 0 ? 2 : 1;
+		o->check = gitops_check;
+		o->check_arg = pc;
+		if (pc->gitops == 1) {
+			o->post = gitops_post;
+			o->post_arg = pc;
+		}
+	} else {
+		o->post = app_post;
+		o->post_arg = pc;
+	}
+}
