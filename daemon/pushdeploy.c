@@ -31,6 +31,8 @@
 
 static const git_oid zero_oid;
 
+static int	is_yaml(const char *name);
+
 /* Says each line of msg on the pusher's terminal. */
 static void
 say_lines(struct ag_receive_ctx *ctx, const char *prefix, const char *msg)
@@ -67,10 +69,14 @@ pushdeploy_validate(char **msg, const char *env, int infra,
 	fl = json_array();
 	docs = json_array();
 	for (i = 0; i < n; i++) {
-		json_array_append_new(fl, json_pack("{s:s,s:s%}", "path",
-		    files[i].path, "content", files[i].data, files[i].len));
-		if (ag_yaml_load_all(&d, files[i].data, files[i].len,
-		    files[i].path, NULL) == 0) {
+		json_t *content = json_stringn(files[i].data, files[i].len);
+
+		/* Not UTF-8: the hook sees the path, and null content. */
+		json_array_append_new(fl, json_pack("{s:s,s:o}", "path",
+		    files[i].path, "content", content ? content :
+		    json_null()));
+		if (is_yaml(files[i].path) && ag_yaml_load_all(&d,
+		    files[i].data, files[i].len, files[i].path, NULL) == 0) {
 			json_t *o;
 
 			json_array_foreach(d, j, o)

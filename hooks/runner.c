@@ -379,6 +379,17 @@ runner_secs(char *buf, size_t bufsz, int ms)
 		buf[--n] = '\0';
 }
 
+/* "KILL" for SIGKILL: strsignal() is not thread-safe, sigabbrev_np() is. */
+static const char *
+runner_signame(int sig)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+	return sigabbrev_np(sig);
+#else
+	return NULL;
+#endif
+}
+
 /* The refusal: "hook NAME: ..." lines, stderr made printable. */
 static int
 runner_refusal(char **msg, const char *name, const struct runner_proc *p,
@@ -409,8 +420,10 @@ runner_refusal(char **msg, const char *name, const struct runner_proc *p,
 		    name, WEXITSTATUS(p->status));
 	else if (WIFSIGNALED(p->status)) {
 		sig = WTERMSIG(p->status);
-		snprintf(head, sizeof head, "hook %s: killed by signal %d (%s)",
-		    name, sig, strsignal(sig));
+		snprintf(head, sizeof head, "hook %s: killed by signal %d%s%s%s",
+		    name, sig, runner_signame(sig) ? " (SIG" : "",
+		    runner_signame(sig) ? runner_signame(sig) : "",
+		    runner_signame(sig) ? ")" : "");
 	} else
 		snprintf(head, sizeof head, "hook %s: failed", name);
 	hl = strlen(head);

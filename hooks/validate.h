@@ -23,7 +23,8 @@ struct validate_file {
  * user: malloc'd, one problem a line, each ending in '\n', at most
  * VALIDATE_MSG_MAX bytes (cut with a "... (truncated)" line), NULL when
  * accepted. Returns 0 accepted, AG_EINVAL refused (*msg set, and err
- * holds its first line), <0 other errors (*msg NULL). Documents are
+ * holds the stage and the message's first line), <0 other errors (*msg
+ * NULL). Documents are
  * numbered from 1 among the non-empty documents of a file. env NULL reads
  * the built-in defaults (config_env(NULL, ...)). A file that does not
  * parse is refused by every stage.
@@ -42,7 +43,8 @@ int	validate_yaml(char **msg, const struct validate_file *files, size_t n,
  * documents with the same kind/namespace/name within one app folder (the
  * first path component; top-level files are the group ""); cluster-scoped
  * kinds refused unless env->allow_cluster_scoped. Files under "flux/" are
- * exempt from the cluster-scoped and duplicate rules.
+ * exempt from the cluster-scoped and duplicate rules; kustomization.yaml
+ * files (read by kustomize, never applied) are not checked.
  */
 int	validate_k8s(char **msg, const struct validate_file *files, size_t n,
 	    const struct config_env *env, struct ag_err *err);
