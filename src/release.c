@@ -1013,27 +1013,60 @@ list_env_cb(void *arg, const void *key, size_t klen, const char *val,
 	return rec == NULL ? 0 : lister_take(l, rec);
 }
 
+/* The sequence number of the last key under prefix (0 if none). */
+static uint64_t
+last_seq(struct ag_store *st, const char *db, const unsigned char *prefix,
+    size_t plen)
+{
+	struct ag_store_txn *t = NULL;
+	char *lk = NULL, *lv = NULL;
+	size_t lkl = 0;
+	uint64_t seq = 0;
+
+	if (ag_store_begin_read(&t, st, NULL) < 0)
+		return 0;
+	if (ag_store_txn_last(t, db, prefix, plen, &lk, &lkl, &lv, NULL,
+	    NULL) == 0 && lkl == plen + 8)
+		seq = get_be64((unsigned char *)lk + plen);
+	free(lk);
+	free(lv);
+	ag_store_abort(t);
+	return seq;
+}
+
 int
 ag_release_list(json_t **out, struct ag_store *st, const char *env,
     const struct ag_release_query *q, struct ag_err *err)
 {
-	unsigned char k[KEY_MAX];
+	unsigned char k[KEY_MAX], from[KEY_MAX];
 	struct lister l = { st, env, q, 0, 0, NULL, 0 };
+	uint64_t top;
 	size_t kl;
 	int rc;
 
 	l.limit = q->limit == 0 ? 50 : q->limit > AG_RELEASE_LIST_MAX ?
 	    AG_RELEASE_LIST_MAX : q->limit;
 	l.out = json_array();
-	if (q->app != NULL) {
-		kl = key2(k, env, q->app, 0, 0);
+	kl = key2(k, env, q->app, 0, 0);
+	if (kl != 0 && q->offset > 0 && q->since == 0 && q->until == 0 &&
+	    (top = last_seq(st, q->app ? "releases" : "release_log", k,
+	    kl)) > 0) {
+		/*
+		 * Sequences have no gaps: page k starts at seq top - offset,
+		 * one seek away, however deep the history.
+		 */
+		memcpy(from, k, kl);
+		be64(from + kl, top > q->offset ? top - q->offset : 0);
+		l.skipped = q->offset;
+		rc = ag_store_scan_rev_from(st, q->app ? "releases" :
+		    "release_log", k, kl, from, kl + 8, q->app ? list_app_cb :
+		    list_env_cb, &l, err);
+	} else if (q->app != NULL)
 		rc = ag_store_scan_rev(st, "releases", k, kl, list_app_cb, &l,
 		    err);
-	} else {
-		kl = key2(k, env, NULL, 0, 0);
+	else
 		rc = ag_store_scan_rev(st, "release_log", k, kl, list_env_cb,
 		    &l, err);
-	}
 	if (rc < 0 || kl == 0) {
 		json_decref(l.out);
 		return kl == 0 ? ag_err_set(err, AG_EINVAL, "name too long") :

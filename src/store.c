@@ -235,6 +235,15 @@ int
 ag_store_scan_rev(struct ag_store *st, const char *db, const void *prefix,
     size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err)
 {
+	return ag_store_scan_rev_from(st, db, prefix, plen, NULL, 0, fn, arg,
+	    err);
+}
+
+int
+ag_store_scan_rev_from(struct ag_store *st, const char *db,
+    const void *prefix, size_t plen, const void *from, size_t flen,
+    ag_store_each_fn fn, void *arg, struct ag_err *err)
+{
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_dbi dbi = 0;
@@ -250,8 +259,17 @@ ag_store_scan_rev(struct ag_store *st, const char *db, const void *prefix,
 		mdb_txn_abort(txn);
 		return lmdb_err(err, rc, "index read");
 	}
-	/* Position past the prefix (prefix + 0xff...), then walk back. */
-	if (plen > 0) {
+	/* Position at from, or past the prefix; then walk back. */
+	if (from != NULL) {
+		k.mv_data = (void *)from;
+		k.mv_size = flen;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && (k.mv_size != flen || memcmp(k.mv_data, from,
+		    flen) != 0))
+			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else if (plen > 0) {
 		if ((end = malloc(plen + 1)) == NULL) {
 			mdb_cursor_close(cur);
 			mdb_txn_abort(txn);

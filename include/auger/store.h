@@ -34,6 +34,13 @@ int	ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
 int	ag_store_scan_rev(struct ag_store *st, const char *db,
 	    const void *prefix, size_t plen, ag_store_each_fn fn, void *arg,
 	    struct ag_err *err);
+/*
+ * Reverse scan under prefix starting at the greatest key <= from (a seek,
+ * so paging deep into history costs no more than the first page).
+ */
+int	ag_store_scan_rev_from(struct ag_store *st, const char *db,
+	    const void *prefix, size_t plen, const void *from, size_t flen,
+	    ag_store_each_fn fn, void *arg, struct ag_err *err);
 
 /*
  * A write transaction over several databases: all of it is durable at
