@@ -108,4 +108,4 @@ bench: all
 clean:
 	rm -rf build bin libauger.a
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build/rel build/san -name '*.d' -type f 2>/dev/null)

@@ -68,6 +68,15 @@ be64(unsigned char *p, uint64_t v)
 	}
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 int
 ag_artifact_put(json_t **out, struct ag_store *st, const json_t *in,
     struct ag_err *err)
@@ -117,7 +126,8 @@ ag_artifact_put(json_t **out, struct ag_store *st, const json_t *in,
 	if (ag_store_txn_put(t, "artifacts_by_sha", key, rl + 1 +
 	    strlen((char *)key + rl + 1), id, strlen(id), err) < 0)
 		goto out;
-	be64(key, (uint64_t)json_integer_value(json_object_get(a, "created")));
+	/* Nanoseconds: artifacts of one second keep their order. */
+	be64(key, now_ns());
 	memcpy(key + 8, id, strlen(id));
 	if (ag_store_txn_put(t, "artifacts_by_time", key, 8 + strlen(id), id,
 	    strlen(id), err) < 0)
@@ -183,6 +193,7 @@ list_cb(void *arg, const void *key, size_t klen, const char *val,
 	(void)klen;
 	for (i = 0; i < 8; i++)
 		created = (created << 8) | k[i];
+	created /= 1000000000;	/* the key holds nanoseconds */
 	if (l->q->until > 0 && created > l->q->until)
 		return 0;
 	if (l->q->since > 0 && created < l->q->since)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "auger/oidset.h"
+#include "auger/packofs.h"
 #include "auger/upload.h"
 
 void
@@ -799,6 +800,18 @@ add_tags(git_packbuilder *pb, git_repository *repo, const struct ag_refs *refs,
 	return 0;
 }
 
+/*
+ * Whether to send OFS_DELTA entries: go-git asks for ofs-delta and cannot
+ * resolve chains of REF_DELTA (all libgit2 writes). git's own client
+ * handles either, and gets the streamed pack.
+ */
+static int
+needs_ofs(const struct ag_upload_req *req)
+{
+	return (req->caps & AG_CAP_OFS_DELTA) &&
+	    strncmp(req->agent, "go-git/", 7) == 0;
+}
+
 static int
 build_pack(git_repository *repo, const struct ag_refs *refs,
     const struct ag_upload_req *req, const struct ag_oidvec *common,
@@ -864,6 +877,34 @@ build_pack(git_repository *repo, const struct ag_refs *refs,
 	if ((req->caps & AG_CAP_INCLUDE_TAG) &&
 	    add_tags(pb, repo, refs, &p->send) < 0)
 		goto giterr;
+	if (needs_ofs(req)) {
+		git_buf raw = { 0 };
+		unsigned char *fixed = NULL;
+		size_t flen, off;
+
+		/*
+		 * go-git cannot follow a REF_DELTA whose base is a delta:
+		 * build the pack whole, rewrite it with offsets, then send.
+		 */
+		if (git_packbuilder_write_buf(&raw, pb) < 0) {
+			r = s->failed ? ag_err_set(err, AG_EIO,
+			    "client went away") : ag_err_git(err,
+			    "writing pack");
+			goto out;
+		}
+		r = ag_packofs(&fixed, &flen, (unsigned char *)raw.ptr,
+		    raw.size, err);
+		git_buf_dispose(&raw);
+		if (r < 0)
+			goto out;
+		for (off = 0; off < flen && r == 0; off += 65536)
+			if (pack_chunk(fixed + off, flen - off > 65536 ?
+			    65536 : flen - off, s) < 0)
+				r = ag_err_set(err, AG_EIO,
+				    "client went away");
+		free(fixed);
+		goto out;
+	}
 	if (git_packbuilder_foreach(pb, pack_chunk, s) < 0) {
 		if (s->failed)
 			r = ag_err_set(err, AG_EIO, "client went away");
