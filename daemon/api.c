@@ -437,6 +437,32 @@ route_find(enum evhttp_cmd_type m, const char *path, const char **arg,
 	return NULL;
 }
 
+/*
+ * Writes to one env (deploy, rollback, delete) queue behind each other
+ * instead of holding workers while they wait for the env's lock. The key
+ * is the env, from the query string or the small JSON body.
+ */
+static int
+serial_key(struct apijob *a, char *key, size_t keysz)
+{
+	const char *env;
+	json_t *j = NULL;
+
+	if (a->method != EVHTTP_REQ_POST ||
+	    (strcmp(a->path, "/api/releases") != 0 &&
+	    strcmp(a->path, "/api/rollback") != 0 &&
+	    strcmp(a->path, "/api/delete") != 0))
+		return 0;
+	env = api_query(a, "env");
+	if (env == NULL && a->bodylen > 0 && a->bodylen < 65536 &&
+	    (j = json_loadb(a->body, a->bodylen, 0, NULL)) != NULL)
+		env = json_string_value(json_object_get(j, "env"));
+	if (env != NULL)
+		snprintf(key, keysz, "env:%s", env);
+	json_decref(j);
+	return env != NULL;
+}
+
 static void
 apijob_run(struct job *job, struct worker *w)
 {
@@ -473,6 +499,7 @@ api_dispatch(struct evhttp_request *req, const char *path,
 	const char *arg;
 	struct apijob *a = NULL;
 	size_t len = evbuffer_get_length(in);
+	char key[128];
 	int known = 0;
 
 	if (strlen(path) >= sizeof a->path ||
@@ -518,7 +545,8 @@ api_dispatch(struct evhttp_request *req, const char *path,
 	snprintf(a->path, sizeof a->path, "%s", path);
 	a->job.run = apijob_run;
 	a->job.done = apijob_done;
-	if (worker_submit(&a->job) < 0) {
+	if (serial_key(a, key, sizeof key) ? worker_submit_serial(&a->job,
+	    key) < 0 : worker_submit(&a->job) < 0) {
 		evhttp_clear_headers(&a->query);
 		free(a->body);
 		free(a);

@@ -3,6 +3,7 @@
  * own repository handles; a finished job wakes the loop through its event.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,17 +39,89 @@ static struct {
 	int		 busy;		/* submitted, done not yet run (loop) */
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
 
+/* The jobs waiting behind one key; loop thread only. */
+struct serial {
+	char		 key[128];
+	struct job	*head, *tail;
+	struct serial	*next;
+};
+
+static struct serial *serials;
+
+static void
+serial_next(struct serial *s)
+{
+	struct serial **pp;
+	struct job *job;
+
+	if ((job = s->head) != NULL) {
+		if ((s->head = job->next) == NULL)
+			s->tail = NULL;
+		pool.busy--;	/* counted while it waited; submit counts it */
+		job->serial = s;
+		if (worker_submit(job) == 0)
+			return;
+		/* Cannot queue: finish it with its error path. */
+		job->serial = NULL;
+		job->done(job);
+		serial_next(s);
+		return;
+	}
+	for (pp = &serials; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	free(s);
+}
+
 static void
 worker_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct job *job = arg;
 	struct event *ev = job->ev;
+	struct serial *s = job->serial;
 
 	(void)fd;
 	(void)what;
 	pool.busy--;
 	job->done(job);
 	event_free(ev);
+	if (s != NULL)
+		serial_next(s);
+}
+
+int
+worker_submit_serial(struct job *job, const char *key)
+{
+	struct serial *s;
+
+	for (s = serials; s != NULL; s = s->next)
+		if (strcmp(s->key, key) == 0)
+			break;
+	if (s != NULL) {
+		job->next = NULL;
+		if (s->tail != NULL)
+			s->tail->next = job;
+		else
+			s->head = job;
+		s->tail = job;
+		pool.busy++;	/* shutdown waits for queued jobs too */
+		return 0;
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return -1;
+	snprintf(s->key, sizeof s->key, "%s", key);
+	s->next = serials;
+	serials = s;
+	job->serial = s;
+	if (worker_submit(job) < 0) {
+		job->serial = NULL;
+		serials = s->next;
+		free(s);
+		return -1;
+	}
+	return 0;
 }
 
 static void *

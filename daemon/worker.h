@@ -14,11 +14,18 @@ struct job {
 	void	(*done)(struct job *job);
 	struct job	*next;
 	struct event	*ev;	/* set by worker_submit */
+	struct serial	*serial;	/* set by worker_submit_serial */
 };
 
 int	worker_start(struct event_base *base, int n, const char *repos_root);
 /* Queues job; its done callback fires on the loop. */
 int	worker_submit(struct job *job);
+/*
+ * Queues job behind the other jobs of the same key (an env): at most one
+ * of them is on a worker at a time, so a queue of deploys to one env never
+ * ties up the workers that other envs need. Loop thread only.
+ */
+int	worker_submit_serial(struct job *job, const char *key);
 void	worker_stop(void);
 /* Jobs submitted whose done callback has not run yet (loop only). */
 int	worker_busy(void);

@@ -181,6 +181,35 @@ render_warn(struct render_ctx *c, const char *fmt, ...)
 	return 0;
 }
 
+static int render_is_dns_label(const char *s);
+
+/* An Ingress host: DNS-1123 labels joined by dots, "*." allowed first. */
+static int
+render_is_host(const char *s)
+{
+	char label[RENDER_DNS_LABEL_MAX + 2];
+	const char *p = s, *dot;
+	size_t n;
+
+	if (strlen(s) > 253)
+		return 0;
+	if (strncmp(p, "*.", 2) == 0)
+		p += 2;
+	for (;;) {
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n == 0 || n > RENDER_DNS_LABEL_MAX)
+			return 0;
+		memcpy(label, p, n);
+		label[n] = '\0';
+		if (!render_is_dns_label(label))
+			return 0;
+		if (dot == NULL)
+			return 1;
+		p = dot + 1;
+	}
+}
+
 /* [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63: a Kubernetes DNS label. */
 static int
 render_is_dns_label(const char *s)
@@ -1396,6 +1425,10 @@ render_one_ingress(struct render_ctx *c, json_t *docs, const json_t *ing,
 	    (r = render_str(c, c->v, "gitRepository", "values", NULL,
 	    &repo)) < 0)
 		return r;
+	if (*host != '\0' && !render_is_host(host))
+		return ag_err_set(c->err, AG_EINVAL, "%s.host \"%.100s\" is not "
+		    "a DNS name (lowercase labels of a-z, 0-9 and '-', "
+		    "optionally starting with \"*.\")", path, host);
 	if (*ipath == '\0')
 		ipath = "/";
 	if (*ptype == '\0')
