@@ -451,22 +451,78 @@ drop_env(struct ag_store_txn *t, const char *db, const char *env,
 	return 0;
 }
 
+struct kept_status {
+	size_t	 plen;
+	json_t	*map;		/* sha -> {status, statusDesc} */
+};
+
+static int
+keep_status_cb(void *arg, const void *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	struct kept_status *k = arg;
+	json_t *j = json_loadb(val, vlen, 0, NULL);
+	char sha[GIT_OID_HEXSZ + 1];
+
+	if (j != NULL && json_string_length(json_object_get(j, "status")) > 0 &&
+	    klen == k->plen + GIT_OID_HEXSZ + 1) {
+		memcpy(sha, (const char *)key + k->plen, GIT_OID_HEXSZ);
+		sha[GIT_OID_HEXSZ] = '\0';
+		json_object_set_new(k->map, sha, json_pack("{s:O,s:O*}",
+		    "status", json_object_get(j, "status"), "statusDesc",
+		    json_object_get(j, "statusDesc")));
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int status_one(struct ag_store_txn *t, const struct ag_release_ctx *c,
+    const git_oid *id, const char *status, const char *desc, int only_empty,
+    int *had, struct ag_err *err);
+
+/*
+ * Rebuilds the env's index from git. Flux's verdicts are not in git: they
+ * are read first and put back on the same commits afterwards.
+ */
 int
 ag_release_reindex(const struct ag_release_ctx *c, size_t *added,
     struct ag_err *err)
 {
 	struct ag_store_txn *t;
+	struct kept_status k;
+	unsigned char pre[KEY_MAX];
+	const char *sha;
+	json_t *v;
+	git_oid id;
+	int had;
 
-	if (ag_store_begin(&t, c->st, err) < 0)
+	k.plen = key2(pre, c->env, NULL, 0, 0);
+	k.map = json_object();
+	if (ag_store_scan(c->st, "commits", pre, k.plen, keep_status_cb, &k,
+	    err) < 0 || ag_store_begin(&t, c->st, err) < 0) {
+		json_decref(k.map);
 		return -1;
+	}
 	if (drop_env(t, "releases", c->env, err) < 0 ||
 	    drop_env(t, "release_log", c->env, err) < 0 ||
 	    drop_env(t, "commits", c->env, err) < 0 ||
-	    catch_up(t, c, added, err) < 0) {
-		ag_store_abort(t);
-		return -1;
+	    catch_up(t, c, added, err) < 0)
+		goto fail;
+	json_object_foreach(k.map, sha, v) {
+		if (git_oid_fromstr(&id, sha) < 0)
+			continue;
+		if (status_one(t, c, &id, json_string_value(json_object_get(v,
+		    "status")), json_string_value(json_object_get(v,
+		    "statusDesc")) ? json_string_value(json_object_get(v,
+		    "statusDesc")) : "", 0, &had, err) < 0)
+			goto fail;
 	}
+	json_decref(k.map);
 	return ag_store_commit(t, err);
+fail:
+	json_decref(k.map);
+	ag_store_abort(t);
+	return -1;
 }
 
 /* The newest record of app (any action), or NULL. */
