@@ -104,6 +104,8 @@ run: all
 bench: all
 	sh scripts/deps.sh --bench
 	bash scripts/bench/http.sh
+	bash scripts/bench/ssh.sh
+	bash scripts/bench/release.sh
 
 clean:
 	rm -rf build bin libauger.a

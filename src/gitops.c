@@ -69,9 +69,9 @@ out:
 
 /* Sets or removes one file inside the folder dir of root. */
 static int
-edit_in_dir(git_treebuilder *root, git_repository *repo, const git_tree *base,
-    const char *dir, const char *name, const char *data, size_t len,
-    int remove, struct ag_err *err)
+edit_in_dir(git_treebuilder *root, git_repository *repo, const char *dir,
+    const char *name, const char *data, size_t len, int remove,
+    struct ag_err *err)
 {
 	const git_tree_entry *e;
 	git_tree *sub = NULL;
@@ -83,7 +83,6 @@ edit_in_dir(git_treebuilder *root, git_repository *repo, const git_tree *base,
 	if (e != NULL && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
 	    git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
 		return ag_err_git(err, "reading %s/", dir);
-	(void)base;
 	if (git_treebuilder_new(&tb, repo, sub) < 0) {
 		r = ag_err_git(err, "tree");
 		goto out;
@@ -156,9 +155,8 @@ ag_gitops_tree(git_oid *out, git_repository *repo, const git_tree *base,
 		case AG_EDIT_FILE:
 		case AG_EDIT_REMOVE:
 			if (dir[0] != '\0') {
-				if (edit_in_dir(root, repo, base, dir, name,
-				    e->data, e->len, e->kind == AG_EDIT_REMOVE,
-				    err) < 0)
+				if (edit_in_dir(root, repo, dir, name, e->data,
+				    e->len, e->kind == AG_EDIT_REMOVE, err) < 0)
 					goto out;
 			} else if (e->kind == AG_EDIT_REMOVE) {
 				if (git_treebuilder_get(root, name) != NULL)
