@@ -16,6 +16,7 @@
 
 #include "auger/yaml.h"
 #include "render.h"
+#include "validate.h"
 
 #define RENDER_MAX_INGRESSES	16
 #define RENDER_DNS_LABEL_MAX	63
@@ -128,20 +129,6 @@ static const char *const render_manifest_keys[] = {
 	"app", "env", "namespace", "chart", "values", "manifests",
 	"strategicMergePatches", "json6902Patches", "dependencies",
 	"preview", "deploy", "cleanup", NULL
-};
-
-/* Kinds without a namespace: raw manifests of these get none. */
-static const char *const render_cluster_kinds[] = {
-	"Namespace", "Node", "PersistentVolume", "StorageClass",
-	"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-	"PriorityClass", "RuntimeClass", "IngressClass", "CSIDriver",
-	"CSINode", "VolumeAttachment", "MutatingWebhookConfiguration",
-	"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-	"ValidatingAdmissionPolicyBinding", "APIService",
-	"CertificateSigningRequest", "PodSecurityPolicy", "FlowSchema",
-	"PriorityLevelConfiguration", "ComponentStatus", "ClusterIssuer",
-	"ClusterPolicy", "GatewayClass", "VolumeSnapshotClass",
-	"VolumeSnapshotContent", NULL
 };
 
 struct render_ctx {
@@ -1643,15 +1630,8 @@ render_raw(struct render_ctx *c, const json_t *m)
 			goto out;
 		}
 		kind = json_string_value(json_object_get(doc, "kind"));
-		if (kind != NULL) {
-			const char *const *k;
-
-			for (k = render_cluster_kinds; *k != NULL; k++)
-				if (strcmp(*k, kind) == 0)
-					break;
-			if (*k != NULL)
-				continue;
-		}
+		if (kind != NULL && validate_is_cluster_kind(kind))
+			continue;
 		meta = json_object_get(doc, "metadata");
 		if (meta == NULL) {
 			if ((meta = json_object()) == NULL ||

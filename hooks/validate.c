@@ -25,8 +25,8 @@
 static const char validate_truncated[] = "... (truncated)";
 
 /*
- * Kinds without a namespace. The same list as hooks/render.c's, which
- * leaves their namespace out: keep the two in step.
+ * Kinds without a namespace: the one list, also used by the renderer to
+ * leave their namespace out (validate_is_cluster_kind).
  */
 static const char *const validate_cluster_kinds[] = {
 	"Namespace", "Node", "PersistentVolume", "StorageClass",
@@ -274,7 +274,7 @@ validate_dns(const char *s, size_t max, int dots)
 	return 1;
 }
 
-static int
+int
 validate_is_cluster_kind(const char *kind)
 {
 	const char *const *k;

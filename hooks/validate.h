@@ -64,4 +64,7 @@ int	validate_policy(char **msg, const struct validate_file *files,
 int	validate_all(char **msg, const struct validate_file *files, size_t n,
 	    const struct config_env *env, struct ag_err *err);
 
+/* Whether kind is cluster-scoped (no namespace): the one list of them. */
+int	validate_is_cluster_kind(const char *kind);
+
 #endif

@@ -57,17 +57,6 @@ check(const json_t *a, struct ag_err *err)
 	return 0;
 }
 
-static void
-be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
 static uint64_t
 now_ns(void)
 {
@@ -127,7 +116,7 @@ ag_artifact_put(json_t **out, struct ag_store *st, const json_t *in,
 	    strlen((char *)key + rl + 1), id, strlen(id), err) < 0)
 		goto out;
 	/* Nanoseconds: artifacts of one second keep their order. */
-	be64(key, now_ns());
+	ag_store_put_be64(key, now_ns());
 	memcpy(key + 8, id, strlen(id));
 	if (ag_store_txn_put(t, "artifacts_by_time", key, 8 + strlen(id), id,
 	    strlen(id), err) < 0)

@@ -17,28 +17,6 @@
 
 #define KEY_MAX 256
 
-static void
-be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 static int
 action_is(const json_t *rec, const char *action)
 {
@@ -63,7 +41,7 @@ key2(unsigned char *k, const char *a, const char *b, int with_seq,
 		n += lb + 1;
 	}
 	if (with_seq) {
-		be64(k + n, seq);
+		ag_store_put_be64(k + n, seq);
 		n += 8;
 	}
 	return n;
@@ -189,11 +167,11 @@ put_release(struct ag_store_txn *t, const struct ag_release_ctx *c,
 	kl = key2(k, c->env, NULL, 0, 0);
 	if (ag_store_txn_last(t, "release_log", k, kl, &lk, &lkl, &lv, NULL,
 	    NULL) == 0 && lkl == kl + 8)
-		gseq = get_be64((unsigned char *)lk + kl) + 1;
-	be64(k + kl, gseq);
+		gseq = ag_store_get_be64((unsigned char *)lk + kl) + 1;
+	ag_store_put_be64(k + kl, gseq);
 	kl += 8;
 	memcpy(v, app, al + 1);
-	be64(v + al + 1, seq);
+	ag_store_put_be64(v + al + 1, seq);
 	if (ag_store_txn_put(t, "release_log", k, kl, (char *)v, al + 9,
 	    err) < 0)
 		goto out;
@@ -1059,7 +1037,7 @@ list_env_cb(void *arg, const void *key, size_t klen, const char *val,
 	(void)klen;
 	if (al + 9 != vlen)
 		return 0;
-	kl = key2(k, l->env, app, 1, get_be64((const unsigned char *)val +
+	kl = key2(k, l->env, app, 1, ag_store_get_be64((const unsigned char *)val +
 	    al + 1));
 	if (kl == 0 || ag_store_get(l->st, "releases", k, kl, &rv, NULL,
 	    NULL) < 0)
@@ -1083,7 +1061,7 @@ last_seq(struct ag_store *st, const char *db, const unsigned char *prefix,
 		return 0;
 	if (ag_store_txn_last(t, db, prefix, plen, &lk, &lkl, &lv, NULL,
 	    NULL) == 0 && lkl == plen + 8)
-		seq = get_be64((unsigned char *)lk + plen);
+		seq = ag_store_get_be64((unsigned char *)lk + plen);
 	free(lk);
 	free(lv);
 	ag_store_abort(t);
@@ -1112,7 +1090,7 @@ ag_release_list(json_t **out, struct ag_store *st, const char *env,
 		 * one seek away, however deep the history.
 		 */
 		memcpy(from, k, kl);
-		be64(from + kl, top > q->offset ? top - q->offset : 0);
+		ag_store_put_be64(from + kl, top > q->offset ? top - q->offset : 0);
 		l.skipped = q->offset;
 		rc = ag_store_scan_rev_from(st, q->app ? "releases" :
 		    "release_log", k, kl, from, kl + 8, q->app ? list_app_cb :

@@ -485,3 +485,25 @@ ag_store_abort(struct ag_store_txn *t)
 	mdb_txn_abort(t->txn);
 	free(t);
 }
+
+void
+ag_store_put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+uint64_t
+ag_store_get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}

@@ -3,6 +3,7 @@
 #define AUGER_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auger/err.h"
 
@@ -69,5 +70,9 @@ int	ag_store_txn_drop(struct ag_store_txn *t, const char *db,
 	    struct ag_err *err);
 int	ag_store_commit(struct ag_store_txn *t, struct ag_err *err);
 void	ag_store_abort(struct ag_store_txn *t);
+
+/* Big-endian 64-bit integers inside keys, so keys sort numerically. */
+void	ag_store_put_be64(unsigned char *p, uint64_t v);
+uint64_t ag_store_get_be64(const unsigned char *p);
 
 #endif
