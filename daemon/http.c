@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "packcache.h"
 #include "pushdeploy.h"
 #include "repostate.h"
 #include "worker.h"
@@ -299,6 +300,8 @@ struct gitjob {
 	struct evbuffer		*body;
 	int			 gzip;
 	struct stream		*s;
+	unsigned char		 key[32];	/* packcache key, if has_key */
+	int			 has_key;
 	/* results */
 	int			 status;
 	struct ag_err		 err;
@@ -378,11 +381,17 @@ oom:
 	return ag_err_set(err, AG_EINTERNAL, "out of memory");
 }
 
-/* The io of a git request: reads the body, writes the reply stream. */
+/*
+ * The io of a git request: reads the body, writes the reply stream, and
+ * keeps a copy of the reply for the fetch cache (up to its entry limit).
+ */
 struct bodyio {
 	const unsigned char	*data;
 	size_t			 len, off;
 	struct stream		*s;
+	int			 capture;
+	unsigned char		*copy;
+	size_t			 copylen, copycap;
 };
 
 static ssize_t
@@ -401,7 +410,28 @@ body_read(void *ctx, void *buf, size_t len)
 static int
 body_write(void *ctx, const void *buf, size_t len)
 {
-	return stream_write(((struct bodyio *)ctx)->s, buf, len);
+	struct bodyio *b = ctx;
+	unsigned char *np;
+	size_t cap;
+
+	if (b->capture && b->copylen + len > PACKCACHE_MAX_ENTRY)
+		b->capture = 0;	/* too big to keep */
+	if (b->capture && b->copylen + len > b->copycap) {
+		cap = b->copycap ? b->copycap : 65536;
+		while (cap < b->copylen + len)
+			cap *= 2;
+		if ((np = realloc(b->copy, cap)) == NULL)
+			b->capture = 0;
+		else {
+			b->copy = np;
+			b->copycap = cap;
+		}
+	}
+	if (b->capture) {
+		memcpy(b->copy + b->copylen, buf, len);
+		b->copylen += len;
+	}
+	return stream_write(b->s, buf, len);
 }
 
 static void
@@ -450,10 +480,11 @@ gitjob_run(struct job *job, struct worker *w)
 		}
 		body = inflated;
 	}
+	memset(&bio, 0, sizeof bio);
 	bio.data = body;
 	bio.len = len;
-	bio.off = 0;
 	bio.s = g->s;
+	bio.capture = g->has_key;
 	io.read = body_read;
 	io.write = body_write;
 	io.flush = NULL;
@@ -465,7 +496,9 @@ gitjob_run(struct job *job, struct worker *w)
 
 		rc = g->v2 ? ag_upload_v2(repo, adv->refs, &io, &o, &g->err) :
 		    ag_upload_v0(repo, adv->refs, &io, &o, &g->err);
-		(void)rc;
+		/* A whole, clean answer serves the next identical request. */
+		if (rc == 0 && g->err.code == 0 && bio.capture)
+			packcache_put(g->key, bio.copy, bio.copylen);
 	} else {
 		struct ag_receive_opts o = {
 			.max_pack = augerd.max_push,
@@ -481,6 +514,7 @@ gitjob_run(struct job *job, struct worker *w)
 		if (g->updated > 0)
 			repostate_moved(st, repo);
 	}
+	free(bio.copy);
 	free(inflated);
 	adv_unref(adv);
 	g->ms = ms_since(&t0);
@@ -586,6 +620,55 @@ gitjob_done(struct job *job)
 	gitjob_free(g);
 }
 
+static void
+cache_release(const void *data, size_t len, void *extra)
+{
+	(void)data;
+	(void)len;
+	packcache_unref(extra);
+}
+
+static int wants_v2(struct evhttp_request *req);
+
+/*
+ * Answers an upload-pack POST from the fetch cache when an identical
+ * request was answered at the same ref state: 0 if answered. Otherwise
+ * key is set for the worker to store its answer under (key[0] 0xff and
+ * all-0xff when the ref state is not known yet: nothing is stored).
+ */
+static int
+cache_reply(struct evhttp_request *req, const char *name, const struct cred *c,
+    unsigned char key[32])
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req), *b;
+	struct packcache_entry *e;
+	struct repostate *st;
+	const unsigned char *data;
+	struct adv *a;
+	size_t len = evbuffer_get_length(in);
+
+	if (len == 0 || len > 65536 || (st = repostate_find(name)) == NULL ||
+	    (a = repostate_adv(st)) == NULL)
+		return -1;
+	packcache_key(key, name, a->refs->state, wants_v2(req),
+	    evbuffer_pullup(in, -1), len);
+	adv_unref(a);
+	if ((e = packcache_get(key)) == NULL || (b = evbuffer_new()) == NULL) {
+		packcache_unref(e);
+		return -1;
+	}
+	data = packcache_data(e, &len);
+	evbuffer_add_reference(b, data, len, cache_release, e);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/x-git-upload-pack-result");
+	no_cache(req);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+	log_info("git-upload-pack %s by %s: ok, from the fetch cache (%zu "
+	    "bytes)", name, c->name, len);
+	return 0;
+}
+
 static int
 wants_v2(struct evhttp_request *req)
 {
@@ -609,7 +692,9 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 	enum gitop op;
 	const char *ct, *ce;
 	char want_ct[64];
+	unsigned char key[32];
 
+	memset(key, 0xff, sizeof key);
 	if (strcmp(rest, "/info/refs") == 0 && cmd == EVHTTP_REQ_GET) {
 		if (q != NULL && strcmp(q, "service=git-upload-pack") == 0)
 			svc = AG_SVC_UPLOAD;
@@ -673,9 +758,15 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 			return;
 		}
 	}
+	if (op == GIT_UPLOAD && cache_reply(req, name, c, key) == 0)
+		return;
 	if ((g = calloc(1, sizeof *g)) == NULL) {
 		evhttp_send_error(req, 500, NULL);
 		return;
+	}
+	if (op == GIT_UPLOAD && key[0] != 0xff) {
+		memcpy(g->key, key, 32);
+		g->has_key = 1;
 	}
 	g->job.run = gitjob_run;
 	g->job.done = gitjob_done;

@@ -23,6 +23,7 @@
 #include "deploy.h"
 #include "http.h"
 #include "log.h"
+#include "packcache.h"
 #include "repostate.h"
 #include "ssh.h"
 #include "worker.h"
@@ -327,6 +328,7 @@ out:
 	if (stop_timer)
 		event_free(stop_timer);
 	repostate_free_all();
+	packcache_free_all();
 	ag_store_close(augerd.store);
 	config_free(augerd.config);
 	if (augerd.base)
