@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -52,6 +53,8 @@ usage(FILE *f)
 "  release rollback --env E --app A [--to N|GITOPS_SHA]\n"
 "                               default: the release before the current\n"
 "  release delete --env E --app A\n"
+"  release track --env E --app A [--wait S]   the current release and\n"
+"                               Flux's report on it (waits up to S seconds)\n"
 "  manifest template -f FILE [--vars FILE]\n"
 "                               render a manifest locally (no server)\n"
 "\n"
@@ -544,7 +547,8 @@ static int
 cmd_release(int argc, char **argv)
 {
 	static const char *const allowed[] = { "--env", "--app", "--artifact",
-	    "--to", "--limit", "--offset", "--since", "--until", NULL };
+	    "--to", "--limit", "--offset", "--since", "--until", "--wait",
+	    NULL };
 	const char *env = opt(argc, argv, "--env");
 	const char *app = opt(argc, argv, "--app");
 	const char *sub = argc >= 2 ? argv[1] : "";
@@ -561,6 +565,47 @@ cmd_release(int argc, char **argv)
 		fprintf(stderr, "auger: --env is required (and names are "
 		    "plain)\n");
 		return 2;
+	}
+	if (strcmp(sub, "track") == 0) {
+		const char *w = opt(argc, argv, "--wait");
+		long wait = w ? strtol(w, NULL, 10) : 0, t;
+		const json_t *cur;
+		const char *st;
+
+		if (app == NULL) {
+			fprintf(stderr, "auger: --app is required\n");
+			return 2;
+		}
+		/* Polls the app's current release until Flux reports on it. */
+		for (t = 0;; t++) {
+			snprintf(path, sizeof path, "/api/status?env=%s", env);
+			if (call(&r, EVHTTP_REQ_GET, path, NULL) < 0 ||
+			    check(&r, &j))
+				return 1;
+			cur = json_object_get(json_object_get(j, "apps"), app);
+			if (cur == NULL) {
+				fprintf(stderr, "auger: %s/%s is not deployed\n",
+				    env, app);
+				json_decref(j);
+				return 1;
+			}
+			st = json_string_value(json_object_get(cur,
+			    "gitopsCommitStatus"));
+			if ((st != NULL && *st != '\0') || t >= wait) {
+				print_release(cur);
+				printf("flux: %s%s%s\n", st && *st ? st :
+				    "no report yet", json_is_string(
+				    json_object_get(cur, "gitopsCommitStatusDesc")) ?
+				    ": " : "", json_is_string(json_object_get(cur,
+				    "gitopsCommitStatusDesc")) ? json_string_value(
+				    json_object_get(cur, "gitopsCommitStatusDesc")) :
+				    "");
+				json_decref(j);
+				return st && strstr(st, "Failed") ? 1 : 0;
+			}
+			json_decref(j);
+			sleep(1);
+		}
 	}
 	if (strcmp(sub, "list") == 0 || strcmp(sub, "status") == 0) {
 		const char *lim = opt(argc, argv, "--limit");
@@ -632,7 +677,8 @@ usage:
 	    "[--offset N] [--since T] [--until T]\n"
 	    "       auger release status --env ENV\n"
 	    "       auger release rollback --env ENV --app APP [--to N|SHA]\n"
-	    "       auger release delete --env ENV --app APP\n");
+	    "       auger release delete --env ENV --app APP\n"
+	    "       auger release track --env ENV --app APP [--wait SECONDS]\n");
 	return 2;
 }
 

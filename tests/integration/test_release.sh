@@ -731,5 +731,30 @@ L1=$(sort -n "$CD/load.times" | tail -n 1)
 L2=$(sort -n "$CD/load2.times" | tail -n 1)
 check_eq "load2's deploys did not queue behind load's (last answer ${L2}s vs ${L1}s; want < 60%)" 1 \
 	"$(awk -v a="$L2" -v b="$L1" 'BEGIN { print (a < 0.6 * b) ? 1 : 0 }')"
+# ================================================================ Flux events, release track
+section "Flux events and auger release track"
+ET=$(events_token staging)
+[ -n "$ET" ] || die "no events token from POST /api/bootstrap" "$API_BODY"
+CUR=$(apps_main staging)
+PARENT=$(apps_git staging rev-parse "$CUR^")
+flux_event staging "wrong-token" "$CUR" ReconciliationSucceeded
+check_eq "a flux event with a bad signature: 401" 401 "$API_STATUS"
+flux_event staging "$ET" "$CUR" ReconciliationSucceeded
+check_eq "a signed flux event: 200" 200 "$API_STATUS"
+check "the event marked the commit and its unmarked ancestors" \
+    [ "$(jf '.marked' <<<"$API_BODY")" -ge 2 ]
+APP=$(api GET "/api/status?env=staging" && jf '[.apps | to_entries[] | select(.value.gitopsRef == "'"$CUR"'")][0].key // empty' <<<"$API_BODY")
+if [ -n "$APP" ]; then
+	out=$(cli release track --env staging --app "$APP" 2>&1)
+	check_match "auger release track shows Flux's verdict" \
+	    'flux: ReconciliationSucceeded' "$out"
+fi
+check_eq "the parent commit's release got the status too" "ReconciliationSucceeded" \
+    "$(rl_history staging limit=1000 | jq -r '[.[] | select(.gitopsRef == "'"$PARENT"'")][0].gitopsCommitStatus // "none"')"
+flux_event staging "$ET" "$PARENT" ReconciliationFailed
+check_eq "a later event on an older commit: 200" 200 "$API_STATUS"
+check_eq "... sets that commit only (newer ones keep theirs)" "ReconciliationSucceeded" \
+    "$(rl_history staging limit=1000 | jq -r '[.[] | select(.gitopsRef == "'"$CUR"'")][0].gitopsCommitStatus // "none"')"
+
 check "augerd still alive" daemon_alive
 finish
