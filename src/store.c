@@ -196,6 +196,14 @@ ag_store_del(struct ag_store *st, const char *db, const void *key,
 	return 0;
 }
 
+/* Whether k starts with prefix. */
+static int
+has_prefix(const MDB_val *k, const void *prefix, size_t plen)
+{
+	return k->mv_size >= plen &&
+	    (plen == 0 || memcmp(k->mv_data, prefix, plen) == 0);
+}
+
 int
 ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
     size_t plen, ag_store_each_fn fn, void *arg, struct ag_err *err)
@@ -217,7 +225,7 @@ ag_store_scan(struct ag_store *st, const char *db, const void *prefix,
 	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) :
 	    mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
-		if (k.mv_size < plen || (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
+		if (!has_prefix(&k, prefix, plen))
 			break;
 		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
 		    v.mv_size)) != 0)
@@ -239,6 +247,31 @@ ag_store_scan_rev(struct ag_store *st, const char *db, const void *prefix,
 	    err);
 }
 
+/*
+ * Positions cur at the greatest key <= key (inclusive) or < key, or at the
+ * last key when every key is smaller.
+ */
+static int
+seek_back(MDB_cursor *cur, const void *key, size_t klen, int inclusive,
+    MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	k->mv_data = (void *)key;
+	k->mv_size = klen;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc != 0)
+		return rc;
+	if (inclusive && k->mv_size == klen &&
+	    memcmp(k->mv_data, key, klen) == 0)
+		return 0;
+	return mdb_cursor_get(cur, k, v, MDB_PREV);
+}
+
+#define STORE_KEY_MAX 511	/* prefixes the reverse seeks handle */
+
 int
 ag_store_scan_rev_from(struct ag_store *st, const char *db,
     const void *prefix, size_t plen, const void *from, size_t flen,
@@ -248,9 +281,11 @@ ag_store_scan_rev_from(struct ag_store *st, const char *db,
 	MDB_cursor *cur;
 	MDB_dbi dbi = 0;
 	MDB_val k, v;
-	unsigned char *end = NULL;
+	unsigned char end[STORE_KEY_MAX + 1];
 	int rc, r = 0;
 
+	if (plen > STORE_KEY_MAX)
+		return ag_err_set(err, AG_EINVAL, "key prefix too long");
 	if (dbi_of(st, db, &dbi, err) < 0)
 		return AG_EINTERNAL;
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0)
@@ -259,42 +294,21 @@ ag_store_scan_rev_from(struct ag_store *st, const char *db,
 		mdb_txn_abort(txn);
 		return lmdb_err(err, rc, "index read");
 	}
-	/* Position at from, or past the prefix; then walk back. */
-	if (from != NULL) {
-		k.mv_data = (void *)from;
-		k.mv_size = flen;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0 && (k.mv_size != flen || memcmp(k.mv_data, from,
-		    flen) != 0))
-			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	} else if (plen > 0) {
-		if ((end = malloc(plen + 1)) == NULL) {
-			mdb_cursor_close(cur);
-			mdb_txn_abort(txn);
-			return ag_err_set(err, AG_EINTERNAL, "out of memory");
-		}
+	/* Start at from, or just past the prefix (prefix + 0xff). */
+	if (from != NULL)
+		rc = seek_back(cur, from, flen, 1, &k, &v);
+	else if (plen > 0) {
 		memcpy(end, prefix, plen);
 		end[plen] = 0xff;
-		k.mv_data = end;
-		k.mv_size = plen + 1;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (rc == 0)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = seek_back(cur, end, plen + 1, 0, &k, &v);
 	} else
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	while (rc == 0) {
-		if (k.mv_size < plen || (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
-			break;
+	while (rc == 0 && has_prefix(&k, prefix, plen)) {
 		if ((r = fn(arg, k.mv_data, k.mv_size, v.mv_data,
 		    v.mv_size)) != 0)
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
-	free(end);
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -388,11 +402,11 @@ ag_store_txn_last(struct ag_store_txn *t, const char *db, const void *prefix,
 	MDB_cursor *cur;
 	MDB_dbi dbi = 0;
 	MDB_val k, v;
-	unsigned char end[512];
+	unsigned char end[STORE_KEY_MAX + 1];
 	int rc;
 
 	*key = *val = NULL;
-	if (plen + 1 > sizeof end)
+	if (plen > STORE_KEY_MAX)
 		return ag_err_set(err, AG_EINVAL, "key prefix too long");
 	if (dbi_of(t->st, db, &dbi, err) < 0)
 		return AG_EINTERNAL;
@@ -400,15 +414,8 @@ ag_store_txn_last(struct ag_store_txn *t, const char *db, const void *prefix,
 		return lmdb_err(err, rc, "index read");
 	memcpy(end, prefix, plen);
 	end[plen] = 0xff;
-	k.mv_data = end;
-	k.mv_size = plen + 1;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	if (rc == 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix,
-	    plen) != 0))
+	rc = seek_back(cur, end, plen + 1, 0, &k, &v);
+	if (rc == 0 && !has_prefix(&k, prefix, plen))
 		rc = MDB_NOTFOUND;
 	if (rc == 0) {
 		*key = malloc(k.mv_size + 1);
