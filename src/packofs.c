@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "auger/io.h"
 #include "auger/oidset.h"
 #include "auger/packofs.h"
 
@@ -29,29 +30,16 @@ struct entry {
 	size_t		 len;
 };
 
+/* The rewritten pack grows in an ag_io_buf; put appends to it. */
 struct buf {
-	unsigned char	*p;
-	size_t		 len, cap;
+	struct ag_io		 io;
+	struct ag_io_buf	 b;
 };
 
 static int
 put(struct buf *b, const void *d, size_t n)
 {
-	unsigned char *np;
-	size_t cap;
-
-	if (b->len + n > b->cap) {
-		cap = b->cap ? b->cap : 65536;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	return 0;
+	return b->io.write(b->io.ctx, d, n);
 }
 
 /* Inflates exactly want bytes from in; *used: compressed bytes consumed. */
@@ -198,7 +186,7 @@ int
 ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
     size_t inlen, struct ag_err *err)
 {
-	struct buf b = { 0 };
+	struct buf b;
 	struct entry *ents = NULL;
 	struct ag_oidset ids;
 	const unsigned char *p = in, *end;
@@ -211,6 +199,7 @@ ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
 	int type, shift, v, r = -1;
 
 	ag_oidset_init(&ids);
+	ag_io_buf_init(&b.io, &b.b);
 	if (inlen < 12 + 20 || memcmp(in, "PACK", 4) != 0)
 		return ag_err_set(err, AG_EINVAL, "not a pack");
 	end = in + inlen - 20;
@@ -251,7 +240,7 @@ ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
 		if ((data = inflate_entry(p, (size_t)(end - p), size,
 		    &used)) == NULL)
 			goto bad;
-		e->out_off = b.len;
+		e->out_off = b.b.len;
 		if (type == OBJ_REF_DELTA && base >= 0) {
 			struct entry *be = &ents[base];
 			unsigned char *full;
@@ -297,12 +286,12 @@ keep:
 	}
 	if (p != end)
 		goto bad;
-	EVP_Digest(b.p, b.len, sum, &sumlen, EVP_sha1(), NULL);
+	EVP_Digest(b.b.p, b.b.len, sum, &sumlen, EVP_sha1(), NULL);
 	if (put(&b, sum, 20) < 0)
 		goto oom;
-	*out = b.p;
-	*outlen = b.len;
-	b.p = NULL;
+	*out = (unsigned char *)b.b.p;
+	*outlen = b.b.len;
+	b.b.p = NULL;
 	r = 0;
 	goto out;
 oom:
@@ -316,7 +305,7 @@ out:
 			free(ents[i].data);
 	free(ents);
 	free(data);
-	free(b.p);
+	free(b.b.p);
 	ag_oidset_clear(&ids);
 	return r;
 }

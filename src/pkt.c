@@ -1,6 +1,7 @@
 /* pkt-line reading and writing with hard limits (gitprotocol-common). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auger/pkt.h"
@@ -38,6 +39,37 @@ ag_io_mem_init(struct ag_io *io, struct ag_io_mem *m, const void *data,
 	io->write = io_mem_write;
 	io->flush = NULL;
 	io->ctx = m;
+}
+
+static int
+io_buf_write(void *ctx, const void *buf, size_t len)
+{
+	struct ag_io_buf *b = ctx;
+	size_t cap;
+	char *np;
+
+	if (b->len + len > b->cap) {
+		cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + len)
+			cap *= 2;
+		if ((np = realloc(b->p, cap)) == NULL)
+			return -1;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, buf, len);
+	b->len += len;
+	return 0;
+}
+
+void
+ag_io_buf_init(struct ag_io *io, struct ag_io_buf *b)
+{
+	memset(b, 0, sizeof *b);
+	io->read = NULL;
+	io->write = io_buf_write;
+	io->flush = NULL;
+	io->ctx = b;
 }
 
 void

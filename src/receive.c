@@ -663,39 +663,20 @@ static void
 report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
     const char *unpack_err, int band)
 {
-	struct ag_pkt_writer *rw = w;
+	struct ag_pkt_writer *rw = w, *inner = NULL;
+	struct ag_io io;
+	struct ag_io_buf b;
 	size_t i;
 
 	if (!(req->caps & (AG_RCAP_REPORT_STATUS | AG_RCAP_REPORT_STATUS_V2)))
 		return;
+	/* With side-band the report, itself pkt-lines, rides on band 1. */
 	if (band) {
-		/* The report is itself pkt-lines, carried on band 1. */
-		char line[AG_PKT_DATA_MAX];
-		int n;
-
-		n = snprintf(line, sizeof line, "%04zxunpack %s\n",
-		    strlen(unpack_err ? unpack_err : "ok") + 12,
-		    unpack_err ? unpack_err : "ok");
-		ag_pkt_band(w, 1, line, (size_t)n);
-		for (i = 0; i < req->n; i++) {
-			const struct ag_receive_cmd *c = &req->cmds[i];
-			const char *e = c->error;
-
-			if (unpack_err != NULL && e == NULL)
-				e = "unpacker error";
-			if (e == NULL)
-				n = snprintf(line, sizeof line, "%04zxok %s\n",
-				    strlen(c->ref) + 8, c->ref);
-			else
-				n = snprintf(line, sizeof line,
-				    "%04zxng %s %s\n",
-				    strlen(c->ref) + strlen(e) + 9, c->ref, e);
-			if (n > 0 && (size_t)n < sizeof line)
-				ag_pkt_band(w, 1, line, (size_t)n);
-		}
-		ag_pkt_band(w, 1, "0000", 4);
-		ag_pkt_flush(w);
-		return;
+		if ((inner = malloc(sizeof *inner)) == NULL)
+			return;
+		ag_io_buf_init(&io, &b);
+		ag_pkt_writer_init(inner, &io);
+		rw = inner;
 	}
 	ag_pkt_printf(rw, "unpack %s\n", unpack_err ? unpack_err : "ok");
 	for (i = 0; i < req->n; i++) {
@@ -710,6 +691,13 @@ report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
 			ag_pkt_printf(rw, "ng %s %s\n", c->ref, e);
 	}
 	ag_pkt_flush(rw);
+	if (band) {
+		if (ag_pkt_push(inner) == 0)
+			ag_pkt_band(w, 1, b.p, b.len);
+		ag_pkt_flush(w);
+		free(b.p);
+		free(inner);
+	}
 }
 
 int

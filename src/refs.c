@@ -207,36 +207,10 @@ ag_refs_is_tip(const struct ag_refs *refs, const git_oid *oid)
 	return 0;
 }
 
-/* An io that appends to a growing memory buffer. */
-struct membuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
+/* Hands the bytes a writer over an ag_io_buf produced to the caller. */
 static int
-membuf_write(void *ctx, const void *buf, size_t len)
-{
-	struct membuf *m = ctx;
-	char *np;
-
-	if (m->len + len > m->cap) {
-		size_t cap = m->cap ? m->cap : 4096;
-
-		while (cap < m->len + len)
-			cap *= 2;
-		if ((np = realloc(m->p, cap)) == NULL)
-			return -1;
-		m->p = np;
-		m->cap = cap;
-	}
-	memcpy(m->p + m->len, buf, len);
-	m->len += len;
-	return 0;
-}
-
-static int
-membuf_finish(char **out, size_t *outlen, struct ag_pkt_writer *w,
-    struct membuf *m, struct ag_err *err)
+buf_finish(char **out, size_t *outlen, struct ag_pkt_writer *w,
+    struct ag_io_buf *m, struct ag_err *err)
 {
 	if (ag_pkt_push(w) < 0) {
 		free(m->p);
@@ -247,23 +221,13 @@ membuf_finish(char **out, size_t *outlen, struct ag_pkt_writer *w,
 	return 0;
 }
 
-static void
-membuf_io(struct ag_io *io, struct membuf *m)
-{
-	memset(m, 0, sizeof *m);
-	io->read = NULL;
-	io->write = membuf_write;
-	io->flush = NULL;
-	io->ctx = m;
-}
-
 int
 ag_refs_adv_v0(char **out, size_t *outlen, const struct ag_refs *refs,
     enum ag_service svc, int flags, struct ag_err *err)
 {
 	struct ag_pkt_writer *w;
 	struct ag_io io;
-	struct membuf m;
+	struct ag_io_buf m;
 	char hex[GIT_OID_HEXSZ + 1], caps[1024];
 	const char *sep = "\0";
 	size_t i;
@@ -271,7 +235,7 @@ ag_refs_adv_v0(char **out, size_t *outlen, const struct ag_refs *refs,
 
 	if ((w = malloc(sizeof *w)) == NULL)
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	membuf_io(&io, &m);
+	ag_io_buf_init(&io, &m);
 	ag_pkt_writer_init(w, &io);
 	if (flags & AG_ADV_HTTP) {
 		ag_pkt_printf(w, "# service=%s\n", ag_service_name(svc));
@@ -312,7 +276,7 @@ ag_refs_adv_v0(char **out, size_t *outlen, const struct ag_refs *refs,
 		ag_pkt_printf(w, "%s capabilities^{}%c%s\n",
 		    "0000000000000000000000000000000000000000", sep[0], caps);
 	ag_pkt_flush(w);
-	r = membuf_finish(out, outlen, w, &m, err);
+	r = buf_finish(out, outlen, w, &m, err);
 	free(w);
 	return r;
 }
@@ -322,12 +286,12 @@ ag_refs_adv_v2(char **out, size_t *outlen, int flags, struct ag_err *err)
 {
 	struct ag_pkt_writer *w;
 	struct ag_io io;
-	struct membuf m;
+	struct ag_io_buf m;
 	int r;
 
 	if ((w = malloc(sizeof *w)) == NULL)
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	membuf_io(&io, &m);
+	ag_io_buf_init(&io, &m);
 	ag_pkt_writer_init(w, &io);
 	(void)flags;
 	ag_pkt_printf(w, "version 2\n");
@@ -337,7 +301,7 @@ ag_refs_adv_v2(char **out, size_t *outlen, int flags, struct ag_err *err)
 	ag_pkt_printf(w, "server-option\n");
 	ag_pkt_printf(w, "object-format=sha1\n");
 	ag_pkt_flush(w);
-	r = membuf_finish(out, outlen, w, &m, err);
+	r = buf_finish(out, outlen, w, &m, err);
 	free(w);
 	return r;
 }

@@ -25,4 +25,12 @@ struct ag_io_mem {
 void	ag_io_mem_init(struct ag_io *io, struct ag_io_mem *m, const void *data,
 	    size_t len);
 
+/* An io whose writes append to a growing memory buffer (p is malloc'd). */
+struct ag_io_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+void	ag_io_buf_init(struct ag_io *io, struct ag_io_buf *b);
+
 #endif
