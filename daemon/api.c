@@ -385,35 +385,35 @@ ssh_info(struct apijob *a, const char *arg)
 
 /* The route table: method, path (a trailing '*' takes one argument). */
 static const struct route {
-	enum evhttp_cmd_type	 method;
+	enum ag_http1_method	 method;
 	const char		*path;
 	api_fn			 fn;
 } routes[] = {
-	{ EVHTTP_REQ_GET, "/api/repos", repos_list },
-	{ EVHTTP_REQ_POST, "/api/repos", repos_create },
-	{ EVHTTP_REQ_GET, "/api/tokens", tokens_list },
-	{ EVHTTP_REQ_POST, "/api/tokens", tokens_create },
-	{ EVHTTP_REQ_DELETE, "/api/tokens/*", tokens_delete },
-	{ EVHTTP_REQ_GET, "/api/keys", keys_list },
-	{ EVHTTP_REQ_POST, "/api/keys", keys_create },
-	{ EVHTTP_REQ_DELETE, "/api/keys/*", keys_delete },
-	{ EVHTTP_REQ_GET, "/api/ssh", ssh_info },
-	{ EVHTTP_REQ_GET, "/api/envs", deploy_envs_list },
-	{ EVHTTP_REQ_POST, "/api/envs", deploy_envs_create },
-	{ EVHTTP_REQ_POST, "/api/bootstrap", deploy_bootstrap },
-	{ EVHTTP_REQ_POST, "/api/artifact", deploy_artifact_create },
-	{ EVHTTP_REQ_POST, "/api/artifacts", deploy_artifact_create },
-	{ EVHTTP_REQ_GET, "/api/artifacts", deploy_artifacts_list },
-	{ EVHTTP_REQ_GET, "/api/releases", deploy_releases_list },
-	{ EVHTTP_REQ_POST, "/api/releases", deploy_releases_create },
-	{ EVHTTP_REQ_GET, "/api/status", deploy_status },
-	{ EVHTTP_REQ_POST, "/api/rollback", deploy_rollback },
-	{ EVHTTP_REQ_POST, "/api/delete", deploy_delete },
-	{ EVHTTP_REQ_POST, "/api/flux-events", deploy_flux_events },
+	{ AG_HTTP1_GET, "/api/repos", repos_list },
+	{ AG_HTTP1_POST, "/api/repos", repos_create },
+	{ AG_HTTP1_GET, "/api/tokens", tokens_list },
+	{ AG_HTTP1_POST, "/api/tokens", tokens_create },
+	{ AG_HTTP1_DELETE, "/api/tokens/*", tokens_delete },
+	{ AG_HTTP1_GET, "/api/keys", keys_list },
+	{ AG_HTTP1_POST, "/api/keys", keys_create },
+	{ AG_HTTP1_DELETE, "/api/keys/*", keys_delete },
+	{ AG_HTTP1_GET, "/api/ssh", ssh_info },
+	{ AG_HTTP1_GET, "/api/envs", deploy_envs_list },
+	{ AG_HTTP1_POST, "/api/envs", deploy_envs_create },
+	{ AG_HTTP1_POST, "/api/bootstrap", deploy_bootstrap },
+	{ AG_HTTP1_POST, "/api/artifact", deploy_artifact_create },
+	{ AG_HTTP1_POST, "/api/artifacts", deploy_artifact_create },
+	{ AG_HTTP1_GET, "/api/artifacts", deploy_artifacts_list },
+	{ AG_HTTP1_GET, "/api/releases", deploy_releases_list },
+	{ AG_HTTP1_POST, "/api/releases", deploy_releases_create },
+	{ AG_HTTP1_GET, "/api/status", deploy_status },
+	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback },
+	{ AG_HTTP1_POST, "/api/delete", deploy_delete },
+	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events },
 };
 
 static const struct route *
-route_find(enum evhttp_cmd_type m, const char *path, const char **arg,
+route_find(enum ag_http1_method m, const char *path, const char **arg,
     int *path_known)
 {
 	size_t i, n;
@@ -448,7 +448,7 @@ serial_key(struct apijob *a, char *key, size_t keysz)
 	const char *env;
 	json_t *j = NULL;
 
-	if (a->method != EVHTTP_REQ_POST ||
+	if (a->method != AG_HTTP1_POST ||
 	    (strcmp(a->path, "/api/releases") != 0 &&
 	    strcmp(a->path, "/api/rollback") != 0 &&
 	    strcmp(a->path, "/api/delete") != 0))
@@ -491,17 +491,19 @@ apijob_done(struct job *job)
 }
 
 void
-api_dispatch(struct evhttp_request *req, const char *path,
+api_dispatch(struct httpd_req *req, const char *path,
     const struct cred *c)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	const char *arg;
+	struct evbuffer *in = httpd_body(req);
+	enum ag_http1_method m = httpd_method(req);
+	const char *arg, *sig;
 	struct apijob *a = NULL;
-	size_t len = evbuffer_get_length(in);
+	size_t len = in != NULL ? evbuffer_get_length(in) : 0;
 	char key[128];
 	int known = 0;
 
+	if (m == AG_HTTP1_HEAD)
+		m = AG_HTTP1_GET;
 	if (strlen(path) >= sizeof a->path ||
 	    route_find(m, path, &arg, &known) == NULL) {
 		if (known)
@@ -519,26 +521,24 @@ api_dispatch(struct evhttp_request *req, const char *path,
 	if ((a = calloc(1, sizeof *a)) == NULL ||
 	    (a->body = malloc(len + 1)) == NULL) {
 		free(a);
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
 	}
 	a->query.tqh_first = NULL;	/* TAILQ_INIT */
 	a->query.tqh_last = &a->query.tqh_first;
-	if (evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)) != NULL &&
-	    evhttp_parse_query_str(evhttp_uri_get_query(
-	    evhttp_request_get_evhttp_uri(req)), &a->query) < 0) {
+	if (httpd_query(req) != NULL &&
+	    evhttp_parse_query_str(httpd_query(req), &a->query) < 0) {
 		free(a->body);
 		free(a);
 		http_reply_error(req, 400, "malformed query string");
 		return;
 	}
-	evbuffer_remove(in, a->body, len);
+	if (len > 0)
+		evbuffer_remove(in, a->body, len);
 	a->body[len] = '\0';
 	a->bodylen = len;
-	snprintf(a->signature, sizeof a->signature, "%s", evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-Signature") ?
-	    evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "X-Signature") : "");
+	sig = httpd_header(req, "X-Signature");
+	snprintf(a->signature, sizeof a->signature, "%s", sig ? sig : "");
 	a->req = req;
 	a->method = m;
 	a->cred = *c;
@@ -550,6 +550,6 @@ api_dispatch(struct evhttp_request *req, const char *path,
 		evhttp_clear_headers(&a->query);
 		free(a->body);
 		free(a);
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 	}
 }

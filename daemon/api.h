@@ -3,18 +3,18 @@
 #define DAEMON_API_H
 
 #include <event2/http.h>
-
-#include "worker.h"
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "auth.h"
+#include "httpd.h"
+#include "worker.h"
 
 /* One API call: parsed on the loop, run on a worker, answered on the loop. */
 struct apijob {
 	struct job		 job;
-	struct evhttp_request	*req;
-	enum evhttp_cmd_type	 method;
+	struct httpd_req	*req;
+	enum ag_http1_method	 method;
 	char			 path[512];
 	struct evkeyvalq	 query;		/* parsed query string */
 	struct cred		 cred;
@@ -28,7 +28,7 @@ struct apijob {
 };
 
 /* Handles a request whose path starts with /api/. */
-void	api_dispatch(struct evhttp_request *req, const char *path,
+void	api_dispatch(struct httpd_req *req, const char *path,
 	    const struct cred *c);
 /* Sets an error reply. */
 void	api_fail(struct apijob *a, int status, const char *fmt, ...)

@@ -7,10 +7,13 @@
 #include <event2/event.h>
 
 #include "auger/store.h"
+#include "httpd.h"
 
 /* Named limits on what one HTTP request may cost. */
 #define HTTP_MAX_HEADERS	(32 * 1024)	/* all headers of a request */
 #define HTTP_MAX_API_BODY	(1024 * 1024)
+#define HTTP_MAX_ANON_BODY	(64 * 1024)	/* what no credential may send */
+#define HTTP_MAX_UPLOAD_BODY	(64UL * 1024 * 1024)	/* fetch requests */
 #define HTTP_MAX_INFLATED	(64UL * 1024 * 1024)	/* gzip'd fetch bodies */
 #define HTTP_IDLE_SECS		120	/* no byte moved either way */
 #define HTTP_MAX_REQUEST_SECS	3600	/* one request, start to end */
@@ -27,8 +30,10 @@ struct augerd {
 	struct ag_store		*store;
 	unsigned char		 admin_hash[32];	/* sha256(admin token) */
 	size_t			 max_push;
+	size_t			 max_blob;	/* --max-blob, inflated */
 	struct config		*config;	/* --config, or NULL */
 	int			 workers;
+	struct httpd_limits	 http_limits;
 };
 
 extern struct augerd augerd;

@@ -230,3 +230,18 @@ auth_name_taken(const char *db, const char *name)
 	ag_store_scan(augerd.store, db, NULL, 0, name_each, &n, NULL);
 	return n.found;
 }
+
+void
+auth_receive_opts(struct ag_receive_opts *o, const struct cred *c,
+    const char *repo)
+{
+	char env[AG_ENV_NAME_MAX + 1];
+	int admin = c->g.role == AG_ROLE_ADMIN;
+
+	o->max_pack = augerd.max_push;
+	o->max_blob = augerd.max_blob;
+	o->allow_force = admin;
+	o->immutable_tags = !admin;
+	o->no_branch_deletes = !admin &&
+	    ag_access_repo_env(env, sizeof env, repo) == 1;
+}

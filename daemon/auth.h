@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "auger/access.h"
+#include "auger/receive.h"
 
 #define AUTH_MAX_ENVS	AG_ACCESS_MAX_ENVS
 #define AUTH_NAME_MAX	64
@@ -33,6 +34,13 @@ int		 auth_role_parse(enum ag_role *r, const char *s);
 /* A new random token: 64 hex characters and a NUL. */
 int		 auth_new_token(char out[65]);
 void		 auth_hash(unsigned char out[32], const char *token);
+/*
+ * What a push by c to repo may do, in one place for HTTP and SSH: only
+ * admin forces, moves or deletes tags, and deletes branches of GitOps
+ * repositories (app repositories keep branch deletes: previews end so).
+ */
+void		 auth_receive_opts(struct ag_receive_opts *o,
+		    const struct cred *c, const char *repo);
 /* Whether a token or key ("tokens" or "keys") already has this name. */
 int		 auth_name_taken(const char *db, const char *name);
 

@@ -14,8 +14,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <zlib.h>
 
 #include "auger/pkt.h"
@@ -26,14 +24,12 @@
 #include "augerd.h"
 #include "auth.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "packcache.h"
 #include "pushdeploy.h"
 #include "repostate.h"
 #include "worker.h"
-
-static struct evhttp *http_server;
-static struct evhttp_bound_socket *http_bound;
 
 int
 http_status_of(int code)
@@ -50,39 +46,17 @@ http_status_of(int code)
 	}
 }
 
-static const char *
-reason_of(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 504: return "Gateway Timeout";
-	default: return "Internal Server Error";
-	}
-}
-
 static void
-no_cache(struct evhttp_request *req)
+no_cache(struct httpd_req *req)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Expires", "Fri, 01 Jan 1980 00:00:00 GMT");
-	evhttp_add_header(h, "Pragma", "no-cache");
-	evhttp_add_header(h, "Cache-Control",
+	httpd_add_header(req, "Expires", "Fri, 01 Jan 1980 00:00:00 GMT");
+	httpd_add_header(req, "Pragma", "no-cache");
+	httpd_add_header(req, "Cache-Control",
 	    "no-cache, max-age=0, must-revalidate");
 }
 
 void
-http_reply_json(struct evhttp_request *req, int status, json_t *j)
+http_reply_json(struct httpd_req *req, int status, json_t *j)
 {
 	struct evbuffer *b = evbuffer_new();
 	char *s = json_dumps(j, JSON_COMPACT);
@@ -92,20 +66,19 @@ http_reply_json(struct evhttp_request *req, int status, json_t *j)
 		free(s);
 		if (b != NULL)
 			evbuffer_free(b);
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
 	}
 	evbuffer_add(b, s, strlen(s));
 	evbuffer_add(b, "\n", 1);
 	free(s);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, reason_of(status), b);
+	httpd_add_header(req, "Content-Type", "application/json");
+	httpd_reply(req, status, b);
 	evbuffer_free(b);
 }
 
 void
-http_reply_error(struct evhttp_request *req, int status, const char *fmt, ...)
+http_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -114,8 +87,10 @@ http_reply_error(struct evhttp_request *req, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (status == 401)
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "WWW-Authenticate", "Basic realm=\"auger\"");
+		httpd_add_header(req, "WWW-Authenticate",
+		    "Basic realm=\"auger\"");
+	if (status == 503)
+		httpd_add_header(req, "Retry-After", "1");
 	http_reply_json(req, status, json_pack("{s:s}", "error", msg));
 }
 
@@ -124,25 +99,23 @@ struct stream {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct evbuffer		*pending;	/* written, not yet handed on */
-	size_t			 unsent;	/* pending + evhttp's queue */
+	size_t			 unsent;	/* pending + the socket's queue */
 	int			 dead;		/* the client went away */
 	struct event		*wake;
 	struct timespec		 start;
 	/* Loop side only: */
-	struct evhttp_request	*req;
-	struct evhttp_connection *evcon;
+	struct httpd_req	*req;
 	int			 started;
 	const char		*ctype;
 };
 
 static void
-stream_drained(struct evhttp_connection *evcon, void *arg)
+stream_drained(struct httpd_req *req, void *arg)
 {
 	struct stream *s = arg;
 
-	(void)evcon;
 	pthread_mutex_lock(&s->mu);
-	s->unsent = evbuffer_get_length(s->pending);
+	s->unsent = evbuffer_get_length(s->pending) + httpd_unsent(req);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -157,23 +130,19 @@ stream_kill(struct stream *s)
 }
 
 static void
-stream_closed(struct evhttp_connection *evcon, void *arg)
+stream_closed(struct httpd_req *req, void *arg)
 {
-	struct stream *s = arg;
-
-	(void)evcon;
-	s->evcon = NULL;
-	stream_kill(s);
+	(void)req;
+	stream_kill(arg);
 }
 
-/* Loop: hands what the worker wrote to evhttp as one chunk. */
+/* Loop: hands what the worker wrote to the connection. */
 static void
 stream_pump(struct stream *s)
 {
 	struct evbuffer *chunk;
 
-	if (s->evcon == NULL ||
-	    evhttp_request_get_connection(s->req) == NULL) {
+	if (!httpd_alive(s->req)) {
 		stream_kill(s);
 		return;
 	}
@@ -184,18 +153,15 @@ stream_pump(struct stream *s)
 	pthread_mutex_unlock(&s->mu);
 	if (evbuffer_get_length(chunk) > 0) {
 		if (!s->started) {
-			struct evkeyvalq *h =
-			    evhttp_request_get_output_headers(s->req);
-
-			evhttp_add_header(h, "Content-Type", s->ctype);
+			httpd_add_header(s->req, "Content-Type", s->ctype);
 			no_cache(s->req);
-			evhttp_send_reply_start(s->req, 200, "OK");
+			httpd_stream_start(s->req, 200);
 			s->started = 1;
 		}
-		evhttp_send_reply_chunk_with_cb(s->req, chunk, stream_drained,
-		    s);
+		httpd_stream_chunk(s->req, chunk);
 	}
 	evbuffer_free(chunk);
+	stream_drained(s->req, s);
 }
 
 static void
@@ -207,7 +173,7 @@ stream_wake(evutil_socket_t fd, short what, void *arg)
 }
 
 static struct stream *
-stream_new(struct evhttp_request *req, const char *ctype)
+stream_new(struct httpd_req *req, const char *ctype)
 {
 	struct stream *s;
 
@@ -228,9 +194,7 @@ stream_new(struct evhttp_request *req, const char *ctype)
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 	s->req = req;
 	s->ctype = ctype;
-	s->evcon = evhttp_request_get_connection(req);
-	if (s->evcon != NULL)
-		evhttp_connection_set_closecb(s->evcon, stream_closed, s);
+	httpd_set_callbacks(req, stream_drained, stream_closed, s);
 	return s;
 }
 
@@ -263,18 +227,15 @@ static void
 stream_finish(struct stream *s, int status, const char *errmsg)
 {
 	stream_pump(s);
-	if (s->evcon != NULL)
-		evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+	httpd_set_callbacks(s->req, NULL, NULL, NULL);
 	if (s->started || s->dead) {
-		evhttp_send_reply_end(s->req);
+		httpd_stream_end(s->req);
 	} else if (status >= 400) {
 		http_reply_error(s->req, status, "%s", errmsg);
 	} else {
-		struct evkeyvalq *h = evhttp_request_get_output_headers(s->req);
-
-		evhttp_add_header(h, "Content-Type", s->ctype);
+		httpd_add_header(s->req, "Content-Type", s->ctype);
 		no_cache(s->req);
-		evhttp_send_reply(s->req, 200, "OK", NULL);
+		httpd_reply(s->req, 200, NULL);
 	}
 	event_free(s->wake);
 	evbuffer_free(s->pending);
@@ -294,10 +255,10 @@ struct gitjob {
 	enum gitop		 op;
 	enum ag_service		 svc;
 	int			 v2;
-	struct evhttp_request	*req;
+	struct httpd_req	*req;
 	struct cred		 cred;
 	char			 name[AG_REPO_NAME_MAX + 1];
-	struct evbuffer		*body;
+	struct evbuffer		*body;		/* upload-pack: the whole body */
 	int			 gzip;
 	struct stream		*s;
 	unsigned char		 key[32];	/* packcache key, if has_key */
@@ -388,6 +349,7 @@ oom:
 struct bodyio {
 	const unsigned char	*data;
 	size_t			 len, off;
+	struct httpd_req	*piped;		/* receive-pack: streamed */
 	struct stream		*s;
 	int			 capture;
 	unsigned char		*copy;
@@ -400,8 +362,12 @@ body_read(void *ctx, void *buf, size_t len)
 	struct bodyio *b = ctx;
 	size_t n = b->len - b->off;
 
+	if (b->piped != NULL)
+		return httpd_body_read(b->piped, buf, len);
 	if (n > len)
 		n = len;
+	if (n == 0)
+		return 0;
 	memcpy(buf, b->data + b->off, n);
 	b->off += n;
 	return (ssize_t)n;
@@ -483,6 +449,8 @@ gitjob_run(struct job *job, struct worker *w)
 	memset(&bio, 0, sizeof bio);
 	bio.data = body;
 	bio.len = len;
+	if (g->op == GIT_RECEIVE)
+		bio.piped = g->req;
 	bio.s = g->s;
 	bio.capture = g->has_key;
 	io.read = body_read;
@@ -501,18 +469,15 @@ gitjob_run(struct job *job, struct worker *w)
 			packcache_put(g->key, bio.copy, bio.copylen);
 	} else {
 		struct ag_receive_opts o = {
-			.max_pack = augerd.max_push,
-			.allow_force = g->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
+			.moved = repostate_moved_cb,
+			.moved_arg = st,
 		};
 		struct pushctx pc;
 
+		auth_receive_opts(&o, &g->cred, g->name);
 		pushdeploy_setup(&o, &pc, g->name, &g->cred);
-
 		ag_receive_pack(repo, &io, &o, &g->updated, &g->err);
-		/* Refresh before the reply ends (DESIGN.md). */
-		if (g->updated > 0)
-			repostate_moved(st, repo);
 	}
 	free(bio.copy);
 	free(inflated);
@@ -539,7 +504,7 @@ adv_release(const void *data, size_t len, void *extra)
 }
 
 static void
-reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
+reply_adv(struct httpd_req *req, struct adv *a, enum ag_service svc)
 {
 	struct evbuffer *b = evbuffer_new();
 	char ctype[64];
@@ -548,7 +513,7 @@ reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
 	    ag_service_name(svc));
 	if (b == NULL) {
 		adv_unref(a);
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
 	}
 	/* Zero-copy: the buffer holds a reference on the cached bytes. */
@@ -558,33 +523,32 @@ reply_adv(struct evhttp_request *req, struct adv *a, enum ag_service svc)
 	else
 		evbuffer_add_reference(b, a->receive, a->receive_len,
 		    adv_release, a);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", ctype);
+	httpd_add_header(req, "Content-Type", ctype);
 	no_cache(req);
-	evhttp_send_reply(req, 200, "OK", b);
+	httpd_reply(req, 200, b);
 	evbuffer_free(b);
 }
 
 static void
-reply_v2_caps(struct evhttp_request *req)
+reply_v2_caps(struct httpd_req *req)
 {
 	static char *caps;
 	static size_t capslen;
 	struct evbuffer *b;
 
 	if (caps == NULL && ag_refs_adv_v2(&caps, &capslen, 0, NULL) < 0) {
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
 	}
 	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
 	}
 	evbuffer_add_reference(b, caps, capslen, NULL, NULL);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/x-git-upload-pack-advertisement");
+	httpd_add_header(req, "Content-Type",
+	    "application/x-git-upload-pack-advertisement");
 	no_cache(req);
-	evhttp_send_reply(req, 200, "OK", b);
+	httpd_reply(req, 200, b);
 	evbuffer_free(b);
 }
 
@@ -592,12 +556,8 @@ static void
 gitjob_done(struct job *job)
 {
 	struct gitjob *g = (struct gitjob *)job;
-	const char *peer = "?";
-	ev_uint16_t port = 0;
-	struct evhttp_connection *evcon;
+	const char *peer = httpd_peer(g->req);
 
-	if ((evcon = evhttp_request_get_connection(g->req)) != NULL)
-		evhttp_connection_get_peer(evcon, (char **)&peer, &port);
 	if (g->op == GIT_ADV) {
 		if (g->adv != NULL)
 			reply_adv(g->req, adv_ref(g->adv), g->svc);
@@ -628,7 +588,13 @@ cache_release(const void *data, size_t len, void *extra)
 	packcache_unref(extra);
 }
 
-static int wants_v2(struct evhttp_request *req);
+static int
+wants_v2(struct httpd_req *req)
+{
+	const char *gp = httpd_header(req, "Git-Protocol");
+
+	return gp != NULL && strstr(gp, "version=2") != NULL;
+}
 
 /*
  * Answers an upload-pack POST from the fetch cache when an identical
@@ -637,15 +603,15 @@ static int wants_v2(struct evhttp_request *req);
  * all-0xff when the ref state is not known yet: nothing is stored).
  */
 static int
-cache_reply(struct evhttp_request *req, const char *name, const struct cred *c,
+cache_reply(struct httpd_req *req, const char *name, const struct cred *c,
     unsigned char key[32])
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req), *b;
+	struct evbuffer *in = httpd_body(req), *b;
 	struct packcache_entry *e;
 	struct repostate *st;
 	const unsigned char *data;
 	struct adv *a;
-	size_t len = evbuffer_get_length(in);
+	size_t len = in != NULL ? evbuffer_get_length(in) : 0;
 
 	if (len == 0 || len > 65536 || (st = repostate_find(name)) == NULL ||
 	    (a = repostate_adv(st)) == NULL)
@@ -659,32 +625,72 @@ cache_reply(struct evhttp_request *req, const char *name, const struct cred *c,
 	}
 	data = packcache_data(e, &len);
 	evbuffer_add_reference(b, data, len, cache_release, e);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/x-git-upload-pack-result");
+	httpd_add_header(req, "Content-Type",
+	    "application/x-git-upload-pack-result");
 	no_cache(req);
-	evhttp_send_reply(req, 200, "OK", b);
+	httpd_reply(req, 200, b);
 	evbuffer_free(b);
 	log_info("git-upload-pack %s by %s: ok, from the fetch cache (%zu "
 	    "bytes)", name, c->name, len);
 	return 0;
 }
 
-static int
-wants_v2(struct evhttp_request *req)
+/* Queues the git job; the request's body is read (or streamed) first. */
+static void
+git_submit(struct gitjob *g)
 {
-	const char *gp = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Git-Protocol");
+	if (worker_submit(&g->job) < 0) {
+		if (g->s != NULL)
+			stream_finish(g->s, 500, "out of memory");
+		else
+			httpd_reply(g->req, 500, NULL);
+		g->s = NULL;
+		gitjob_free(g);
+	}
+}
 
-	return gp != NULL && strstr(gp, "version=2") != NULL;
+/* The upload-pack body is all here: the fetch cache, or a worker. */
+static void
+upload_body(struct httpd_req *req, void *arg)
+{
+	struct gitjob *g = arg;
+	unsigned char key[32];
+
+	memset(key, 0xff, sizeof key);
+	if (!httpd_body_ok(req)) {
+		httpd_reply(req, 400, NULL);
+		gitjob_free(g);
+		return;
+	}
+	if (cache_reply(req, g->name, &g->cred, key) == 0) {
+		gitjob_free(g);
+		return;
+	}
+	if (key[0] != 0xff) {
+		memcpy(g->key, key, 32);
+		g->has_key = 1;
+	}
+	if ((g->body = evbuffer_new()) == NULL) {
+		httpd_reply(req, 500, NULL);
+		gitjob_free(g);
+		return;
+	}
+	evbuffer_add_buffer(g->body, httpd_body(req));
+	if ((g->s = stream_new(req,
+	    "application/x-git-upload-pack-result")) == NULL) {
+		httpd_reply(req, 500, NULL);
+		gitjob_free(g);
+		return;
+	}
+	git_submit(g);
 }
 
 static void
-git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
+git_dispatch(struct httpd_req *req, const char *name, const char *rest,
     const struct cred *c)
 {
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	enum ag_http1_method cmd = httpd_method(req);
+	const char *q = httpd_query(req);
 	struct repostate *st;
 	struct gitjob *g;
 	struct adv *a;
@@ -692,10 +698,9 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 	enum gitop op;
 	const char *ct, *ce;
 	char want_ct[64];
-	unsigned char key[32];
 
-	memset(key, 0xff, sizeof key);
-	if (strcmp(rest, "/info/refs") == 0 && cmd == EVHTTP_REQ_GET) {
+	if (strcmp(rest, "/info/refs") == 0 && (cmd == AG_HTTP1_GET ||
+	    cmd == AG_HTTP1_HEAD)) {
 		if (q != NULL && strcmp(q, "service=git-upload-pack") == 0)
 			svc = AG_SVC_UPLOAD;
 		else if (q != NULL && strcmp(q, "service=git-receive-pack") == 0)
@@ -708,11 +713,11 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 		}
 		op = GIT_ADV;
 	} else if (strcmp(rest, "/git-upload-pack") == 0 &&
-	    cmd == EVHTTP_REQ_POST) {
+	    cmd == AG_HTTP1_POST) {
 		svc = AG_SVC_UPLOAD;
 		op = GIT_UPLOAD;
 	} else if (strcmp(rest, "/git-receive-pack") == 0 &&
-	    cmd == EVHTTP_REQ_POST) {
+	    cmd == AG_HTTP1_POST) {
 		svc = AG_SVC_RECEIVE;
 		op = GIT_RECEIVE;
 	} else {
@@ -720,6 +725,7 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 		    "dumb protocol is not served)", rest);
 		return;
 	}
+	/* Decided on the headers: a refused push costs no body. */
 	if (!auth_allow(c, svc == AG_SVC_UPLOAD ? AG_OP_FETCH : AG_OP_PUSH, name)) {
 		http_reply_error(req, 403, "%s may not %s %s", c->name,
 		    svc == AG_SVC_UPLOAD ? "fetch from" : "push to", name);
@@ -751,22 +757,16 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 	if (op != GIT_ADV) {
 		snprintf(want_ct, sizeof want_ct, "application/x-%s-request",
 		    ag_service_name(svc));
-		ct = evhttp_find_header(in, "Content-Type");
+		ct = httpd_header(req, "Content-Type");
 		if (ct != NULL && strcmp(ct, want_ct) != 0) {
 			http_reply_error(req, 415, "Content-Type must be %s",
 			    want_ct);
 			return;
 		}
 	}
-	if (op == GIT_UPLOAD && cache_reply(req, name, c, key) == 0)
-		return;
 	if ((g = calloc(1, sizeof *g)) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		httpd_reply(req, 500, NULL);
 		return;
-	}
-	if (op == GIT_UPLOAD && key[0] != 0xff) {
-		memcpy(g->key, key, 32);
-		g->has_key = 1;
 	}
 	g->job.run = gitjob_run;
 	g->job.done = gitjob_done;
@@ -776,75 +776,85 @@ git_dispatch(struct evhttp_request *req, const char *name, const char *rest,
 	g->req = req;
 	g->cred = *c;
 	snprintf(g->name, sizeof g->name, "%s", name);
-	if (op != GIT_ADV) {
-		ce = evhttp_find_header(in, "Content-Encoding");
-		if (ce != NULL && strcmp(ce, "gzip") == 0)
-			g->gzip = 1;
-		else if (ce != NULL && strcmp(ce, "identity") != 0) {
-			free(g);
-			http_reply_error(req, 415,
-			    "Content-Encoding %s is not supported", ce);
-			return;
-		}
-		/* Moves the body's chains: no copy on the loop. */
-		if ((g->body = evbuffer_new()) == NULL) {
-			free(g);
-			evhttp_send_error(req, 500, NULL);
-			return;
-		}
-		evbuffer_add_buffer(g->body,
-		    evhttp_request_get_input_buffer(req));
-		snprintf(want_ct, sizeof want_ct, "application/x-%s-result",
-		    ag_service_name(svc));
-		g->s = stream_new(req, svc == AG_SVC_UPLOAD ?
-		    "application/x-git-upload-pack-result" :
-		    "application/x-git-receive-pack-result");
-		if (g->s == NULL) {
-			gitjob_free(g);
-			evhttp_send_error(req, 500, NULL);
-			return;
-		}
+	if (op == GIT_ADV) {
+		git_submit(g);
+		return;
 	}
-	if (worker_submit(&g->job) < 0) {
-		if (g->s != NULL)
-			stream_finish(g->s, 500, "out of memory");
-		else
-			evhttp_send_error(req, 500, NULL);
-		g->s = NULL;
+	ce = httpd_header(req, "Content-Encoding");
+	if (ce != NULL && strcmp(ce, "gzip") == 0 && op == GIT_UPLOAD)
+		g->gzip = 1;
+	else if (ce != NULL && strcmp(ce, "identity") != 0) {
+		free(g);
+		http_reply_error(req, 415, "Content-Encoding %s is not "
+		    "supported%s", ce, op == GIT_RECEIVE ?
+		    " on receive-pack" : "");
+		return;
+	}
+	if (op == GIT_UPLOAD) {
+		/* Small, and hashed whole for the fetch cache. */
+		httpd_read_body(req, HTTP_MAX_UPLOAD_BODY, upload_body, g);
+		return;
+	}
+	/* A push streams into the indexer; memory stays bounded. */
+	if ((g->s = stream_new(req,
+	    "application/x-git-receive-pack-result")) == NULL) {
+		httpd_reply(req, 500, NULL);
 		gitjob_free(g);
+		return;
 	}
+	httpd_stream_body(req, augerd.max_push + (1 << 20));
+	git_submit(g);
+}
+
+/* The API body is all here. */
+static void
+api_body_done(struct httpd_req *req, void *arg)
+{
+	struct cred *c = arg;
+
+	if (httpd_body_ok(req))
+		api_dispatch(req, httpd_path(req), c);
+	else
+		httpd_reply(req, 400, NULL);
+	free(c);
 }
 
 static void
-http_handle(struct evhttp_request *req, void *arg)
+http_handle(struct httpd_req *req)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = evhttp_uri_get_path(uri), *rest;
+	const char *path = httpd_path(req), *rest, *ah;
 	char name[AG_REPO_NAME_MAX + 1];
-	struct cred c;
+	struct cred c, *cp;
 
-	(void)arg;
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if (strcmp(path, "/healthz") == 0) {
 		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
+	memset(&c, 0, sizeof c);
 	if (strcmp(path, "/api/flux-events") == 0) {
 		/* Flux signs its events (HMAC, checked by the handler). */
-		memset(&c, 0, sizeof c);
 		snprintf(c.name, sizeof c.name, "flux-events");
-		api_dispatch(req, path, &c);
-		return;
-	}
-	if (auth_header(&c, evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Authorization")) < 0) {
+	} else if ((ah = httpd_header(req, "Authorization")) == NULL ||
+	    auth_header(&c, ah) < 0) {
+		/* Decided on the headers: the body is never read. */
+		if (httpd_peer_may_log(req))
+			log_info("%s http %s %s: 401 (%s)", httpd_peer(req),
+			    httpd_method_name(req), path, ah == NULL ?
+			    "no credential" : "unknown credential");
 		http_reply_error(req, 401, "authentication required: use a "
 		    "token as the password (Basic) or as a Bearer token");
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {
-		api_dispatch(req, path, &c);
+		if ((cp = malloc(sizeof *cp)) == NULL) {
+			httpd_reply(req, 500, NULL);
+			return;
+		}
+		*cp = c;
+		httpd_read_body(req, strcmp(path, "/api/flux-events") == 0 ?
+		    HTTP_MAX_ANON_BODY : HTTP_MAX_API_BODY, api_body_done, cp);
 		return;
 	}
 	if (ag_repo_split_path(path, name, sizeof name, &rest) < 0) {
@@ -859,70 +869,18 @@ int
 http_start(struct event_base *base, const char *hostport, char *bound,
     size_t boundsz)
 {
-	struct evhttp_bound_socket *bs;
-	char host[256];
-	const char *colon;
-	struct sockaddr_storage ss;
-	ev_socklen_t sl = sizeof ss;
-	char addr[128];
-	int port;
-
-	if ((colon = strrchr(hostport, ':')) == NULL ||
-	    (size_t)(colon - hostport) >= sizeof host)
-		return -1;
-	memcpy(host, hostport, (size_t)(colon - hostport));
-	host[colon - hostport] = '\0';
-	if (host[0] == '[') {	/* [::1]:8080 */
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	port = atoi(colon + 1);
-	if ((http_server = evhttp_new(base)) == NULL)
-		return -1;
-	evhttp_set_max_headers_size(http_server, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(http_server, (ev_ssize_t)augerd.max_push +
-	    (1 << 20));
-	evhttp_set_timeout(http_server, HTTP_IDLE_SECS);
-	evhttp_set_allowed_methods(http_server, EVHTTP_REQ_GET |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(http_server, http_handle, NULL);
-	if ((bs = evhttp_bind_socket_with_handle(http_server, host,
-	    (ev_uint16_t)port)) == NULL)
-		return -1;
-	http_bound = bs;
-	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
-	    &sl) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			evutil_inet_ntop(AF_INET6, &s6->sin6_addr, addr,
-			    sizeof addr);
-			snprintf(bound, boundsz, "[%s]:%d", addr,
-			    ntohs(s6->sin6_port));
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			evutil_inet_ntop(AF_INET, &s4->sin_addr, addr,
-			    sizeof addr);
-			snprintf(bound, boundsz, "%s:%d", addr,
-			    ntohs(s4->sin_port));
-		}
-	}
-	return 0;
+	return httpd_start(base, hostport, &augerd.http_limits, http_handle,
+	    bound, boundsz);
 }
 
 void
 http_close_listeners(void)
 {
-	if (http_server != NULL && http_bound != NULL)
-		evhttp_del_accept_socket(http_server, http_bound);
-	http_bound = NULL;
+	httpd_close_listeners();
 }
 
 void
 http_stop(void)
 {
-	if (http_server != NULL)
-		evhttp_free(http_server);
-	http_server = NULL;
+	httpd_stop();
 }

@@ -2,8 +2,9 @@
 #ifndef DAEMON_HTTP_H
 #define DAEMON_HTTP_H
 
-#include <event2/http.h>
 #include <jansson.h>
+
+#include "httpd.h"
 
 int	http_start(struct event_base *base, const char *hostport,
 	    char *bound, size_t boundsz);
@@ -12,9 +13,9 @@ void	http_close_listeners(void);
 void	http_stop(void);
 
 /* Replies with a JSON body; steals j. */
-void	http_reply_json(struct evhttp_request *req, int status, json_t *j);
+void	http_reply_json(struct httpd_req *req, int status, json_t *j);
 /* Replies {"error": "..."} with status. */
-void	http_reply_error(struct evhttp_request *req, int status,
+void	http_reply_error(struct httpd_req *req, int status,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The HTTP status for an AG_E* code (the one mapping). */
 int	http_status_of(int code);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <event2/thread.h>
 #include <git2.h>
 
+#include "auger/receive.h"
+#include "auger/repo.h"
 #include "auger/version.h"
 #include "augerd.h"
 #include "auth.h"
@@ -29,6 +32,54 @@
 #include "worker.h"
 
 struct augerd augerd;
+
+#define MAIN_PER_ADDR	256
+#define MAIN_MIN_RATE	1024
+#define MAIN_MAX_CONNS	4096
+#define MAIN_HEAD_SECS	20
+
+/*
+ * Raises the soft file-descriptor limit to the hard one and returns what
+ * it now is: every connection, pack and repository costs descriptors.
+ */
+static long
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+}
+
+/* Removes quarantine dirs that a crash left in every repository. */
+static void
+sweep_quarantines(void)
+{
+	struct ag_err err = { 0, "" };
+	char **names = NULL, path[4400];
+	size_t n = 0, i;
+	int removed = 0;
+
+	if (ag_repo_list(&names, &n, augerd.repos, &err) < 0) {
+		log_warn("listing repositories: %s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		ag_repo_path(path, sizeof path, augerd.repos, names[i]);
+		removed += ag_receive_sweep(path);
+		free(names[i]);
+	}
+	free(names);
+	if (removed > 0)
+		log_info("removed %d quarantine dir%s left by an earlier run",
+		    removed, removed == 1 ? "" : "s");
+}
 
 static void
 usage(FILE *f)
@@ -47,13 +98,25 @@ usage(FILE *f)
 "  --workers N         worker threads for packs and API calls (default:\n"
 "                      the number of cores)\n"
 "  --max-push BYTES    largest accepted push (default %lu)\n"
+"  --max-blob BYTES    largest object a push may hold, inflated (default\n"
+"                      %lu)\n"
+"  --max-conns N       open HTTP connections in all (default: 4096, or\n"
+"                      half the file-descriptor limit if lower)\n"
+"  --max-conns-per-addr N\n"
+"                      open HTTP connections per client address (default\n"
+"                      %d; 0: no cap)\n"
+"  --body-min-rate BYTES\n"
+"                      a request body slower than this per second, over\n"
+"                      %d s, is cut with 408 (default %d)\n"
 "  --config FILE       YAML: per-env validation and policy settings\n"
 "                      (see README); external hooks live in DIR/hooks/\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
 "                      free port, written to DIR/ssh.addr); host keys live\n"
 "                      in DIR/ssh/\n"
 "  --debug             more logging\n"
-"  --version, --help\n", (unsigned long)(512UL << 20));
+"  --version, --help\n", (unsigned long)(512UL << 20),
+	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
+	    MAIN_MIN_RATE);
 }
 
 static int
@@ -162,6 +225,10 @@ main(int argc, char **argv)
 		{ "public-url", required_argument, NULL, 'u' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-push", required_argument, NULL, 'm' },
+		{ "max-blob", required_argument, NULL, 'B' },
+		{ "max-conns", required_argument, NULL, 'C' },
+		{ "max-conns-per-addr", required_argument, NULL, 'A' },
+		{ "body-min-rate", required_argument, NULL, 'R' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'D' },
@@ -174,10 +241,15 @@ main(int argc, char **argv)
 	const char *public_url = NULL, *ssh_listen = "127.0.0.1:2222";
 	const char *config_path = NULL;
 	char bound[256], path[4200], line[300];
-	long workers = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, rc = 1, reindex = 0;
+	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
+	int c, rc = 1, reindex = 0, max_conns = 0;
+	char *end;
 
 	augerd.max_push = 512UL << 20;
+	augerd.max_blob = AG_RECEIVE_MAX_BLOB;
+	augerd.http_limits.max_conns_per_addr = MAIN_PER_ADDR;
+	augerd.http_limits.body_min_rate = MAIN_MIN_RATE;
+	augerd.http_limits.head_secs = MAIN_HEAD_SECS;
 	if (argc > 1 && strcmp(argv[1], "reindex") == 0) {
 		/* augerd reindex --data DIR: rebuild LMDB from git, exit. */
 		reindex = 1;
@@ -206,6 +278,33 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'B':
+			augerd.max_blob = strtoul(optarg, &end, 10);
+			if (*end != '\0' || augerd.max_blob < 1024) {
+				fprintf(stderr, "augerd: --max-blob must be a "
+				    "byte count of at least 1024\n");
+				return 2;
+			}
+			break;
+		case 'C':
+		case 'A':
+		case 'R':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < (c == 'C' ? 1 : 0) ||
+			    v > 1000000) {
+				fprintf(stderr, "augerd: --%s must be %s..1000000"
+				    "\n", c == 'C' ? "max-conns" : c == 'A' ?
+				    "max-conns-per-addr" : "body-min-rate",
+				    c == 'C' ? "1" : "0");
+				return 2;
+			}
+			if (c == 'C')
+				max_conns = (int)v;
+			else if (c == 'A')
+				augerd.http_limits.max_conns_per_addr = (int)v;
+			else
+				augerd.http_limits.body_min_rate = (size_t)v;
+			break;
 		case 's': ssh_listen = optarg; break;
 		case 'c': config_path = optarg; break;
 		case 'D': log_set_debug(1); break;
@@ -223,6 +322,17 @@ main(int argc, char **argv)
 	if (workers < 1)
 		workers = 2;
 	augerd.workers = (int)workers;
+	nofile = raise_nofile();
+	if (max_conns == 0) {
+		max_conns = MAIN_MAX_CONNS;
+		if (max_conns > nofile / 2)
+			max_conns = (int)(nofile / 2);
+		if (max_conns < 16)
+			max_conns = 16;
+	} else if (max_conns > nofile - 64)
+		log_warn("--max-conns %d is close to the file-descriptor limit "
+		    "(%ld)", max_conns, nofile);
+	augerd.http_limits.max_conns = max_conns;
 	if (realpath(data, augerd.data) == NULL) {
 		if (mkdir_p(data, 0700) < 0 ||
 		    realpath(data, augerd.data) == NULL) {
@@ -272,6 +382,7 @@ main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	sweep_quarantines();
 	evthread_use_pthreads();
 	if ((augerd.base = event_base_new()) == NULL)
 		goto out;
@@ -306,8 +417,10 @@ main(int argc, char **argv)
 			log_warn("cannot write %s", path);
 		log_info("listening on ssh://git@%s", augerd.ssh_addr);
 	}
-	log_info("augerd %s: data %s, %d workers", AG_VERSION, augerd.data,
-	    augerd.workers);
+	log_info("augerd %s: data %s, %d workers, %ld file descriptors, at "
+	    "most %d HTTP connections (%d per address)", AG_VERSION,
+	    augerd.data, augerd.workers, nofile, augerd.http_limits.max_conns,
+	    augerd.http_limits.max_conns_per_addr);
 	log_info("listening on http://%s (public URL %s)", bound,
 	    augerd.public_url);
 	sig_term = evsignal_new(augerd.base, SIGTERM, on_signal, NULL);

@@ -187,3 +187,9 @@ repostate_free_all(void)
 	}
 	pthread_mutex_unlock(&table.mu);
 }
+
+void
+repostate_moved_cb(void *arg, git_repository *repo)
+{
+	repostate_moved(arg, repo);
+}

@@ -52,6 +52,8 @@ void		 repostate_bump(struct repostate *s);
  * advertisement, so a clone that starts after this sees the new refs.
  */
 void		 repostate_moved(struct repostate *s, git_repository *repo);
+/* The same as a receive-pack "moved" callback (arg: the repostate). */
+void		 repostate_moved_cb(void *arg, git_repository *repo);
 struct adv	*adv_ref(struct adv *a);
 void		 adv_unref(struct adv *a);
 void		 repostate_free_all(void);

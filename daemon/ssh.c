@@ -356,20 +356,19 @@ run_git(struct session *ss, const char *cmd)
 		}
 	} else {
 		struct ag_receive_opts o = {
-			.max_pack = augerd.max_push,
-			.allow_force = ss->cred.g.role == AG_ROLE_ADMIN,
 			.ref_lock = &st->ref_lock,
+			.moved = repostate_moved_cb,
+			.moved_arg = st,
 		};
 		struct pushctx pc;
 
+		auth_receive_opts(&o, &ss->cred, name);
 		pushdeploy_setup(&o, &pc, name, &ss->cred);
 
 		rc = chan_write(ss, adv->receive + adv->receive_raw,
 		    adv->receive_len - adv->receive_raw);
 		if (rc == 0)
 			rc = ag_receive_pack(repo, &io, &o, &updated, &err);
-		if (updated > 0)
-			repostate_moved(st, repo);
 	}
 	log_info("ssh %s %s %s by %s: %s%s", ss->ip, ag_service_name(svc),
 	    name, ss->cred.name, rc < 0 || err.code ? "error: " : "ok",

@@ -150,6 +150,9 @@ parse_command(struct ag_receive_req *req, const char *line, size_t len,
 		return ag_err_set(err, AG_EINVAL,
 		    "bad command line: NUL before the ref name");
 	reflen = (size_t)((nul ? nul : line + len) - ref);
+	if (reflen > AG_RECEIVE_MAX_REFNAME)
+		return ag_err_set(err, AG_EINVAL, "ref name of %zu bytes: "
+		    "the limit is %d", reflen, AG_RECEIVE_MAX_REFNAME);
 	if (reflen == 0 || memchr(ref, ' ', reflen) != NULL)
 		return ag_err_set(err, AG_EINVAL,
 		    "bad command line: missing or malformed ref name");
@@ -254,6 +257,41 @@ rmtree(const char *path)
 	rmdir(path);
 }
 
+int
+ag_receive_sweep(const char *repo_path)
+{
+	char objs[4096], sub[4400];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(objs, sizeof objs, "%s/objects", repo_path);
+	if ((d = opendir(objs)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "incoming-", 9) != 0)
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", objs, de->d_name);
+		rmtree(sub);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Cuts the repository's absolute path out of a message for the client. */
+static void
+scrub_path(char *msg, const char *repo_path)
+{
+	size_t plen = strlen(repo_path);
+	char *p;
+
+	if (plen < 2)
+		return;
+	while ((p = strstr(msg, repo_path)) != NULL)
+		memmove(p, p + plen, strlen(p + plen) + 1);
+}
+
 static void
 fsync_dir(const char *path)
 {
@@ -271,6 +309,7 @@ struct quarantine {
 	char		 name[128];	/* pack-<hash>, once indexed */
 	unsigned	 nobjects;
 	int		 made;
+	int		 moved[2];	/* .pack, .idx renamed by us */
 };
 
 /* Streams the pack that follows the commands into a quarantine index. */
@@ -377,11 +416,34 @@ migrate(struct quarantine *q, git_repository *repo, struct ag_err *err)
 		if (stat(to, &sb) == 0)
 			continue;	/* the very same pack is there */
 		if (rename(from, to) < 0)
-			return ag_err_set(err, AG_EIO, "moving %s: %s", from,
+			return ag_err_set(err, AG_EIO, "moving %s%s into "
+			    "objects/pack: %s", q->name, ext[i],
 			    strerror(errno));
+		q->moved[i] = 1;
 	}
 	fsync_dir(dest);
 	return 0;
+}
+
+/*
+ * Takes back a migrated pack when no ref came to point into it: the
+ * ref lock is still held, so nothing reachable can depend on it.
+ */
+static void
+unmigrate(struct quarantine *q, git_repository *repo)
+{
+	static const char *ext[] = { ".idx", ".pack" };
+	char path[4096 + 200];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!q->moved[1 - i])
+			continue;
+		snprintf(path, sizeof path, "%s/objects/pack/%s%s",
+		    git_repository_path(repo), q->name, ext[i]);
+		unlink(path);
+		q->moved[1 - i] = 0;
+	}
 }
 
 /* Rejects trees that would write a ".git" entry on checkout. */
@@ -564,6 +626,77 @@ refname_ok(const char *name)
 	return 1;
 }
 
+/* Whether cmds other than skip delete ref name. */
+static int
+deleted_here(const struct ag_receive_req *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->n; i++)
+		if (strcmp(req->cmds[i].ref, name) == 0 &&
+		    git_oid_equal(&req->cmds[i].new_oid, &zero_oid))
+			return 1;
+	return 0;
+}
+
+/*
+ * A ref "a/b" cannot live beside a ref "a" (one is a file where the
+ * other needs a folder): refused here, before anything is migrated,
+ * rather than failing when the ref is written.
+ */
+static int
+df_conflict(git_repository *repo, const struct ag_receive_req *req,
+    const struct ag_receive_cmd *c)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	char buf[AG_RECEIVE_MAX_REFNAME + 8], *p;
+	size_t i, len = strlen(c->ref);
+	int bad = 0;
+
+	if (len + 3 > sizeof buf)
+		return 1;
+	memcpy(buf, c->ref, len + 1);
+	/* A parent path that is a ref (and stays one). */
+	for (p = buf + 5; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (git_reference_lookup(&ref, repo, buf) == 0 &&
+		    !deleted_here(req, buf))
+			bad = 1;
+		git_reference_free(ref);
+		ref = NULL;
+		*p = '/';
+		if (bad)
+			goto out;
+	}
+	/* A ref under this name, as if it were a folder. */
+	memcpy(buf + len, "/*", 3);
+	if (git_reference_iterator_glob_new(&it, repo, buf) == 0) {
+		const char *name;
+
+		while (!bad && git_reference_next_name(&name, it) == 0)
+			if (!deleted_here(req, name))
+				bad = 1;
+	}
+	/* The same between two refs this push creates. */
+	for (i = 0; i < req->n && !bad; i++) {
+		const char *o = req->cmds[i].ref;
+		size_t olen = strlen(o);
+
+		if (&req->cmds[i] == c ||
+		    git_oid_equal(&req->cmds[i].new_oid, &zero_oid))
+			continue;
+		if ((olen < len && strncmp(c->ref, o, olen) == 0 &&
+		    c->ref[olen] == '/') || (len < olen &&
+		    strncmp(o, c->ref, len) == 0 && o[len] == '/'))
+			bad = 1;
+	}
+out:
+	git_reference_iterator_free(it);
+	git_error_clear();
+	return bad;
+}
+
 /* The checks git's receive-pack makes before any ref moves. */
 static void
 check_commands(git_repository *qrepo, struct ag_receive_req *req,
@@ -573,7 +706,7 @@ check_commands(git_repository *qrepo, struct ag_receive_req *req,
 	const char *head_target = NULL;
 	git_object_t type;
 	git_odb *odb = NULL;
-	size_t i, size;
+	size_t i, j, size;
 
 	if (git_reference_lookup(&head, qrepo, "HEAD") == 0 &&
 	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
@@ -589,6 +722,32 @@ check_commands(git_repository *qrepo, struct ag_receive_req *req,
 			continue;
 		if (!refname_ok(c->ref)) {
 			ag_receive_refuse(c, "funny refname");
+			continue;
+		}
+		for (j = 0; j < req->n; j++)
+			if (j != i && strcmp(req->cmds[j].ref, c->ref) == 0)
+				break;
+		if (j < req->n) {
+			ag_receive_refuse(c, "duplicate ref update in one "
+			    "push");
+			continue;
+		}
+		if (strncmp(c->ref, "refs/tags/", 10) == 0 && !is_create &&
+		    o->immutable_tags) {
+			ag_receive_refuse(c, "tags may only be created: moving "
+			    "or deleting a tag takes an admin credential");
+			continue;
+		}
+		if (is_delete && o->no_branch_deletes &&
+		    strncmp(c->ref, "refs/tags/", 10) != 0) {
+			ag_receive_refuse(c, "deleting a branch of this "
+			    "repository takes an admin credential");
+			continue;
+		}
+		if (!is_delete && df_conflict(qrepo, req, c)) {
+			ag_receive_refuse(c, "ref name conflicts with an "
+			    "existing ref (one would be a folder of the "
+			    "other)");
 			continue;
 		}
 		if (is_delete && head_target != NULL &&
@@ -685,10 +844,13 @@ report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
 
 		if (unpack_err != NULL && e == NULL)
 			e = "unpacker error";
+		/* Every line fits one pkt-line, inside band 1's frame. */
 		if (e == NULL)
 			ag_pkt_printf(rw, "ok %s\n", c->ref);
 		else
-			ag_pkt_printf(rw, "ng %s %s\n", c->ref, e);
+			ag_pkt_printf(rw, "ng %s %.*s\n", c->ref,
+			    (int)(AG_PKT_MAX - 16 - strlen(c->ref) > 4096 ?
+			    4096 : AG_PKT_MAX - 16 - strlen(c->ref)), e);
 	}
 	ag_pkt_flush(rw);
 	if (band) {
@@ -746,6 +908,7 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 	if (need_pack &&
 	    index_pack(&q, repo, odb, r, o, &perr) < 0) {
 		/* The whole push fails; nothing was written outside q. */
+		scrub_path(perr.msg, git_repository_path(repo));
 		report(w, &req, perr.msg, band);
 		ag_pkt_push(w);
 		ag_err_set(err, perr.code, "%s", perr.msg);
@@ -760,6 +923,7 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 		goto out;
 	}
 	if (check_quarantine(&q, qrepo, odb, &req, &perr) < 0) {
+		scrub_path(perr.msg, git_repository_path(repo));
 		report(w, &req, perr.msg, band);
 		ag_pkt_push(w);
 		ag_err_set(err, perr.code, "%s", perr.msg);
@@ -796,9 +960,12 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 			continue;
 		if (move_ref(repo, &c->old_oid, &c->new_oid, c->ref) < 0) {
 			const git_error *ge = git_error_last();
+			char msg[512];
 
-			ag_receive_refuse(c, "failed to update ref: %s",
+			snprintf(msg, sizeof msg, "%s",
 			    ge && ge->message ? ge->message : "unknown");
+			scrub_path(msg, git_repository_path(repo));
+			ag_receive_refuse(c, "failed to update ref: %s", msg);
 			git_error_clear();
 			if (req.caps & AG_RCAP_ATOMIC) {
 				/* Put back what already moved. */
@@ -819,11 +986,17 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 		}
 		done++;
 	}
+	/* Nothing points into what was migrated: take it back. */
+	if (done == 0)
+		unmigrate(&q, repo);
 	if (locked) {
 		pthread_mutex_unlock(o->ref_lock);
 		locked = 0;
 	}
 	*updated = done;
+	/* Caches follow the refs before the report ends (DESIGN.md). */
+	if (done > 0 && o->moved != NULL)
+		o->moved(o->moved_arg, repo);
 	if (done > 0 && o->post != NULL)
 		o->post(o->post_arg, repo, &req, &ctx);
 	report(w, &req, NULL, band);

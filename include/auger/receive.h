@@ -20,6 +20,8 @@
 #define AG_RECEIVE_MAX_OPTION	4096		/* bytes per push option */
 #define AG_RECEIVE_MAX_PACK	(1024UL * 1024 * 1024)
 #define AG_RECEIVE_MAX_OBJECTS	2000000
+#define AG_RECEIVE_MAX_BLOB	(100UL * 1024 * 1024)	/* inflated */
+#define AG_RECEIVE_MAX_REFNAME	1024
 
 #define AG_RCAP_REPORT_STATUS	0x01
 #define AG_RCAP_REPORT_STATUS_V2 0x02
@@ -68,7 +70,10 @@ void	ag_receive_say(struct ag_receive_ctx *ctx, const char *fmt, ...)
 struct ag_receive_opts {
 	size_t		 max_pack;	/* 0: AG_RECEIVE_MAX_PACK */
 	size_t		 max_objects;	/* 0: AG_RECEIVE_MAX_OBJECTS */
+	size_t		 max_blob;	/* 0: AG_RECEIVE_MAX_BLOB */
 	int		 allow_force;	/* non-fast-forward updates allowed */
+	int		 immutable_tags;	/* tags may be created only */
+	int		 no_branch_deletes;	/* branches may not be deleted */
 	pthread_mutex_t	*ref_lock;	/* serializes ref updates, or NULL */
 	ag_receive_check_fn check;
 	void		*check_arg;
@@ -80,6 +85,13 @@ struct ag_receive_opts {
 	 */
 	ag_receive_check_fn post;
 	void		*post_arg;
+	/*
+	 * Called once refs moved, before the report is sent, so that
+	 * whatever serves the refs (advertisement caches) is current when
+	 * the client reads its report and lists refs again.
+	 */
+	void		(*moved)(void *arg, git_repository *repo);
+	void		*moved_arg;
 };
 
 /*
@@ -87,6 +99,9 @@ struct ag_receive_opts {
  * counts the refs that moved. Returns 0 when the exchange completed, even
  * if refs were refused (they are reported to the client).
  */
+/* Removes quarantine dirs (objects/incoming-*) a crash left; the count. */
+int	ag_receive_sweep(const char *repo_path);
+
 int	ag_receive_pack(git_repository *repo, struct ag_io *io,
 	    const struct ag_receive_opts *opts, size_t *updated,
 	    struct ag_err *err);
