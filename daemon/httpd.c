@@ -36,6 +36,7 @@
 #define HTTPD_RATE_WINDOW	10	/* seconds per min-rate check */
 #define HTTPD_PEER_BUCKETS	4096
 #define HTTPD_EMFILE_PAUSE_MS	250
+#define HTTPD_LINGER_MAX	(256 * 1024)	/* drained after a refusal */
 
 enum conn_state {
 	CONN_HEAD,	/* reading a request head */
@@ -104,6 +105,7 @@ struct conn {
 	time_t			 window_start;	/* min-rate window */
 	uint64_t		 window_bytes;
 	int			 close_after;	/* no keep-alive */
+	int			 served;	/* requests ended on it */
 	int			 reading;	/* EV_READ wanted */
 	TAILQ_ENTRY(conn)	 entry;
 };
@@ -858,8 +860,13 @@ conn_drive(struct conn *c)
 		}
 		break;
 	case CONN_LINGER:
+		/* Drained, not kept; and only so much of it. */
+		c->window_bytes += evbuffer_get_length(
+		    bufferevent_get_input(c->bev));
 		evbuffer_drain(bufferevent_get_input(c->bev),
 		    evbuffer_get_length(bufferevent_get_input(c->bev)));
+		if (c->window_bytes > HTTPD_LINGER_MAX)
+			conn_free(c);
 		break;
 	default:
 		break;
@@ -895,6 +902,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		 */
 		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 		conn_set_state(c, CONN_LINGER);
+		c->window_bytes = 0;
 		conn_reading(c, 1);
 		conn_drive(c);
 		return;
@@ -905,6 +913,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		/* Keep-alive: the next request may already be buffered. */
 		c->req = NULL;
 		req_free(r);
+		c->served++;
 		conn_set_state(c, CONN_HEAD);
 		conn_reading(c, 1);
 		conn_head(c);
@@ -1054,7 +1063,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		next = TAILQ_NEXT(c, entry);
 		switch (c->state) {
 		case CONN_HEAD:
-			if (inlen == 0 && now - c->since > HTTPD_IDLE_SECS) {
+			/* A new connection owes its first head in time. */
+			if (inlen == 0 && (c->served ? now - c->since >
+			    HTTPD_IDLE_SECS : now - c->since >
+			    httpd_lim.head_secs)) {
 				conn_free(c);
 				continue;
 			}

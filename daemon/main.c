@@ -108,6 +108,9 @@ usage(FILE *f)
 "  --body-min-rate BYTES\n"
 "                      a request body slower than this per second, over\n"
 "                      %d s, is cut with 408 (default %d)\n"
+"  --request-timeout SECS\n"
+"                      time to send a request head, from connecting or\n"
+"                      from its first byte (default %d)\n"
 "  --config FILE       YAML: per-env validation and policy settings\n"
 "                      (see README); external hooks live in DIR/hooks/\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
@@ -116,7 +119,7 @@ usage(FILE *f)
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE);
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS);
 }
 
 static int
@@ -229,6 +232,7 @@ main(int argc, char **argv)
 		{ "max-conns", required_argument, NULL, 'C' },
 		{ "max-conns-per-addr", required_argument, NULL, 'A' },
 		{ "body-min-rate", required_argument, NULL, 'R' },
+		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "debug", no_argument, NULL, 'D' },
@@ -285,6 +289,15 @@ main(int argc, char **argv)
 				    "byte count of at least 1024\n");
 				return 2;
 			}
+			break;
+		case 'T':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 3600) {
+				fprintf(stderr, "augerd: --request-timeout must "
+				    "be 1..3600 seconds\n");
+				return 2;
+			}
+			augerd.http_limits.head_secs = (int)v;
 			break;
 		case 'C':
 		case 'A':

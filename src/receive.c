@@ -150,9 +150,6 @@ parse_command(struct ag_receive_req *req, const char *line, size_t len,
 		return ag_err_set(err, AG_EINVAL,
 		    "bad command line: NUL before the ref name");
 	reflen = (size_t)((nul ? nul : line + len) - ref);
-	if (reflen > AG_RECEIVE_MAX_REFNAME)
-		return ag_err_set(err, AG_EINVAL, "ref name of %zu bytes: "
-		    "the limit is %d", reflen, AG_RECEIVE_MAX_REFNAME);
 	if (reflen == 0 || memchr(ref, ' ', reflen) != NULL)
 		return ag_err_set(err, AG_EINVAL,
 		    "bad command line: missing or malformed ref name");
@@ -175,6 +172,10 @@ parse_command(struct ag_receive_req *req, const char *line, size_t len,
 	if ((cmd->ref = strndup(ref, reflen)) == NULL)
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
 	req->n++;
+	/* Refused up front, and still answered by name in the report. */
+	if (reflen > AG_RECEIVE_MAX_REFNAME)
+		ag_receive_refuse(cmd, "ref name of %zu bytes: the limit is %d",
+		    reflen, AG_RECEIVE_MAX_REFNAME);
 	return 0;
 }
 
@@ -818,6 +819,18 @@ move_ref(git_repository *repo, const git_oid *old, const git_oid *new,
 	return rc;
 }
 
+/* Bytes of reason that fit in one pkt-line after "ng <ref> ". */
+static int
+report_room(const char *ref)
+{
+	size_t used = strlen(ref) + 5;
+
+	if (used >= AG_PKT_DATA_MAX)
+		return 0;
+	return AG_PKT_DATA_MAX - used > 4096 ? 4096 :
+	    (int)(AG_PKT_DATA_MAX - used);
+}
+
 static void
 report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
     const char *unpack_err, int band)
@@ -849,8 +862,7 @@ report(struct ag_pkt_writer *w, const struct ag_receive_req *req,
 			ag_pkt_printf(rw, "ok %s\n", c->ref);
 		else
 			ag_pkt_printf(rw, "ng %s %.*s\n", c->ref,
-			    (int)(AG_PKT_MAX - 16 - strlen(c->ref) > 4096 ?
-			    4096 : AG_PKT_MAX - 16 - strlen(c->ref)), e);
+			    report_room(c->ref), e);
 	}
 	ag_pkt_flush(rw);
 	if (band) {
