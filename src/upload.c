@@ -31,6 +31,10 @@ ag_upload_req_free(struct ag_upload_req *req)
 	oidvec_free(&req->wants);
 	oidvec_free(&req->haves);
 	oidvec_free(&req->shallows);
+	while (req->ndeepen_not > 0)
+		free(req->deepen_not[--req->ndeepen_not]);
+	free(req->deepen_not);
+	req->deepen_not = NULL;
 }
 
 static int
@@ -92,6 +96,49 @@ parse_depth(int *out, const char *p, struct ag_err *err)
 	if (v == 0)
 		return ag_err_set(err, AG_EINVAL, "deepen 0 is not a depth");
 	*out = (int)v;
+	return 0;
+}
+
+/* "deepen-since <seconds since the epoch>", as git's parse_timestamp. */
+static int
+parse_since(int64_t *out, const char *p, struct ag_err *err)
+{
+	int64_t v = 0;
+	const char *s = p;
+
+	if (*s == '\0')
+		return ag_err_set(err, AG_EINVAL, "deepen-since without a time");
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+			return ag_err_set(err, AG_EINVAL,
+			    "bad deepen-since time \"%.32s\"", p);
+		v = v * 10 + (*s - '0');
+	}
+	if (v == 0)
+		return ag_err_set(err, AG_EINVAL, "deepen-since 0 is not a "
+		    "time");
+	*out = v;
+	return 0;
+}
+
+static int
+push_deepen_not(struct ag_upload_req *req, const char *ref,
+    struct ag_err *err)
+{
+	char **nv;
+
+	if (*ref == '\0' || strlen(ref) > 1024)
+		return ag_err_set(err, AG_EINVAL, "bad deepen-not ref name");
+	if (req->ndeepen_not >= AG_UPLOAD_MAX_DEEPEN_NOT)
+		return ag_err_set(err, AG_ETOOBIG, "more than %d deepen-not "
+		    "lines", AG_UPLOAD_MAX_DEEPEN_NOT);
+	if ((nv = realloc(req->deepen_not, (req->ndeepen_not + 1) *
+	    sizeof *nv)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	req->deepen_not = nv;
+	if ((nv[req->ndeepen_not] = strdup(ref)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	req->ndeepen_not++;
 	return 0;
 }
 
@@ -168,11 +215,10 @@ parse_arg(struct ag_upload_req *req, const char *line, int v2,
 	}
 	if (strncmp(line, "deepen ", 7) == 0)
 		return parse_depth(&req->depth, line + 7, err);
-	if (strncmp(line, "deepen-since ", 13) == 0 ||
-	    strncmp(line, "deepen-not ", 11) == 0)
-		return ag_err_set(err, AG_EINVAL,
-		    "deepen-since and deepen-not are not supported; use "
-		    "--depth");
+	if (strncmp(line, "deepen-since ", 13) == 0)
+		return parse_since(&req->deepen_since, line + 13, err);
+	if (strncmp(line, "deepen-not ", 11) == 0)
+		return push_deepen_not(req, line + 11, err);
 	if (strncmp(line, "filter ", 7) == 0)
 		return ag_err_set(err, AG_EINVAL,
 		    "partial clone (filter) is not supported");
@@ -437,12 +483,14 @@ struct plan {
 	struct ag_oidvec order;		/* commits to send, walk order */
 	struct ag_oidvec shallow_out;	/* "shallow" lines */
 	struct ag_oidvec unshallow_out;	/* "unshallow" lines */
+	struct ag_oidset border;	/* deepen-since/not: stop here */
 };
 
 static void
 plan_free(struct plan *p)
 {
 	ag_oidset_clear(&p->depth);
+	ag_oidset_clear(&p->border);
 	ag_oidset_clear(&p->client_shallow);
 	ag_oidset_clear(&p->have);
 	ag_oidset_clear(&p->send);
@@ -518,7 +566,14 @@ walk_depths(struct plan *p, git_repository *repo, const git_oid *starts,
 		for (i = 0; i < np; i++) {
 			const git_oid *pid = git_commit_parent_id(c, i);
 
-			if (ag_oidset_put(&p->depth, pid, d + 1) == 1 &&
+			/*
+			 * Breadth first, so the first path to a commit is
+			 * its shortest: a commit reached again (one want an
+			 * ancestor of another) keeps its smaller depth.
+			 */
+			if (ag_oidset_get(&p->depth, pid, NULL))
+				continue;
+			if (ag_oidset_put(&p->depth, pid, d + 1) < 0 ||
 			    queue_push(&q, pid, d + 1) < 0)
 				goto oom;
 		}
@@ -592,6 +647,8 @@ walk_mark(struct plan *p, git_repository *repo, const git_oid *starts,
 				    ag_oidset_get(&p->depth, &id, &d) &&
 				    d >= p->limit)
 					expand = 0;
+				if (ag_oidset_get(&p->border, &id, NULL))
+					expand = 0;
 			}
 		}
 		if (!expand)
@@ -622,6 +679,202 @@ out:
 	return r;
 }
 
+/* Whether the request deepens by time or by excluded refs. */
+static int
+by_revlist(const struct ag_upload_req *req)
+{
+	return req->deepen_since > 0 || req->ndeepen_not > 0;
+}
+
+/* Whether the request asks for a shallow section at all. */
+static int
+deepening(const struct ag_upload_req *req)
+{
+	return req->depth > 0 || by_revlist(req);
+}
+
+/* Puts starts and all their ancestors in set; stops at what it holds. */
+static int
+mark_ancestors(struct ag_oidset *set, git_repository *repo,
+    const git_oid *starts, size_t n, struct ag_err *err)
+{
+	struct queue q = { 0 };
+	git_commit *c = NULL;
+	git_oid id;
+	unsigned int i, np;
+	size_t k;
+	int r = -1;
+
+	for (k = 0; k < n; k++)
+		if (ag_oidset_put(set, &starts[k], 1) == 1 &&
+		    queue_push(&q, &starts[k], 0) < 0)
+			goto oom;
+	while (q.head < q.n) {
+		git_oid_cpy(&id, &q.v[q.head++]);
+		if (git_commit_lookup(&c, repo, &id) < 0) {
+			r = ag_err_git(err, "reading commit");
+			goto out;
+		}
+		np = git_commit_parentcount(c);
+		for (i = 0; i < np; i++) {
+			const git_oid *pid = git_commit_parent_id(c, i);
+
+			if (ag_oidset_put(set, pid, 1) == 1 &&
+			    queue_push(&q, pid, 0) < 0)
+				goto oom;
+		}
+		git_commit_free(c);
+		c = NULL;
+	}
+	r = 0;
+	goto out;
+oom:
+	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+out:
+	git_commit_free(c);
+	queue_free(&q);
+	return r;
+}
+
+/*
+ * deepen-since and deepen-not, as git's "rev-list --max-age=T wants --not
+ * <refs>" (upload-pack.c, deepen_by_rev_list): the commits kept are those
+ * reachable from the wants that are neither older than T, nor ancestors
+ * of a commit older than T met on the way, nor reachable from a
+ * deepen-not ref. A kept commit with a parent not kept is the boundary.
+ */
+static int
+plan_revlist(struct plan *p, git_repository *repo,
+    const struct ag_upload_req *req, struct ag_err *err)
+{
+	struct ag_oidset un, reach;
+	struct queue q = { 0 };
+	git_oid *old = NULL, *nots = NULL, id, *nv;
+	size_t nold = 0, capold = 0, nnots = 0, i, kept = 0;
+	git_reference *ref = NULL;
+	git_object *peeled = NULL;
+	git_commit *c = NULL;
+	unsigned int j, np;
+	int r = -1, border;
+
+	ag_oidset_init(&un);
+	ag_oidset_init(&reach);
+	if ((nots = calloc(req->ndeepen_not + 1, sizeof *nots)) == NULL)
+		goto oom;
+	for (i = 0; i < req->ndeepen_not; i++) {
+		if (git_reference_dwim(&ref, repo, req->deepen_not[i]) < 0 ||
+		    git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) < 0) {
+			git_error_clear();
+			r = ag_err_set(err, AG_EINVAL, "deepen-not is not a ref: "
+			    "%.200s", req->deepen_not[i]);
+			goto out;
+		}
+		git_oid_cpy(&nots[nnots++], git_object_id(peeled));
+		git_object_free(peeled);
+		git_reference_free(ref);
+		peeled = NULL;
+		ref = NULL;
+	}
+	if (mark_ancestors(&un, repo, nots, nnots, err) < 0)
+		goto out;
+	for (i = 0; i < req->wants.n; i++)
+		if (peel_commit(&id, repo, &req->wants.v[i]) == 0 &&
+		    ag_oidset_put(&reach, &id, 1) == 1 &&
+		    queue_push(&q, &id, 0) < 0)
+			goto oom;
+	while (q.head < q.n) {
+		git_oid_cpy(&id, &q.v[q.head++]);
+		if (ag_oidset_get(&un, &id, NULL))
+			continue;
+		if (git_commit_lookup(&c, repo, &id) < 0) {
+			r = ag_err_git(err, "reading commit");
+			goto out;
+		}
+		if (req->deepen_since > 0 &&
+		    (int64_t)git_commit_time(c) < req->deepen_since) {
+			if (nold == capold) {
+				capold = capold ? capold * 2 : 16;
+				if ((nv = realloc(old, capold * sizeof *nv)) ==
+				    NULL)
+					goto oom;
+				old = nv;
+			}
+			git_oid_cpy(&old[nold++], &id);
+		} else {
+			np = git_commit_parentcount(c);
+			for (j = 0; j < np; j++) {
+				const git_oid *pid = git_commit_parent_id(c, j);
+
+				if (ag_oidset_put(&reach, pid, 1) == 1 &&
+				    queue_push(&q, pid, 0) < 0)
+					goto oom;
+			}
+		}
+		git_commit_free(c);
+		c = NULL;
+	}
+	/* What an old commit reaches is out too (revision.c, max_age). */
+	if (mark_ancestors(&un, repo, old, nold, err) < 0)
+		goto out;
+	for (i = 0; i < reach.cap; i++) {
+		const git_oid *k = &reach.keys[i];
+		int v;
+
+		if (!reach.used[i] || ag_oidset_get(&un, k, NULL))
+			continue;
+		kept++;
+		if (git_commit_lookup(&c, repo, k) < 0) {
+			r = ag_err_git(err, "reading commit");
+			goto out;
+		}
+		border = 0;
+		np = git_commit_parentcount(c);
+		for (j = 0; j < np && !border; j++) {
+			const git_oid *pid = git_commit_parent_id(c, j);
+
+			if (!ag_oidset_get(&reach, pid, NULL) ||
+			    ag_oidset_get(&un, pid, NULL))
+				border = 1;
+		}
+		git_commit_free(c);
+		c = NULL;
+		if (border) {
+			if (ag_oidset_put(&p->border, k, 1) < 0)
+				goto oom;
+			if (!ag_oidset_get(&p->client_shallow, k, NULL) &&
+			    oidvec_push(&p->shallow_out, k, SIZE_MAX,
+			    "shallow", err) < 0)
+				goto out;
+		} else if (ag_oidset_get(&p->client_shallow, k, &v) &&
+		    v == 0) {
+			ag_oidset_put(&p->client_shallow, k, 1);
+			if (oidvec_push(&p->unshallow_out, k, SIZE_MAX,
+			    "unshallow", err) < 0)
+				goto out;
+		}
+	}
+	if (kept == 0) {
+		r = ag_err_set(err, AG_EINVAL, "no commits selected for "
+		    "shallow requests (deepen-since or deepen-not excludes "
+		    "every wanted commit)");
+		goto out;
+	}
+	r = 0;
+	goto out;
+oom:
+	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+out:
+	git_commit_free(c);
+	git_object_free(peeled);
+	git_reference_free(ref);
+	ag_oidset_clear(&un);
+	ag_oidset_clear(&reach);
+	queue_free(&q);
+	free(old);
+	free(nots);
+	return r;
+}
+
 /*
  * Works out the shallow boundary (gitprotocol-pack, "Shallow clone and
  * fetch"): "deepen N" counts from the wants, deepen-relative from the
@@ -639,6 +892,11 @@ plan_shallow(struct plan *p, git_repository *repo,
 		if (ag_oidset_put(&p->client_shallow, &req->shallows.v[i], 0) <
 		    0)
 			return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if (req->depth > 0 && by_revlist(req))
+		return ag_err_set(err, AG_EINVAL, "deepen and deepen-since (or "
+		    "deepen-not) cannot be used together");
+	if (by_revlist(req))
+		return plan_revlist(p, repo, req, err);
 	if (req->depth == 0)
 		return 0;
 	if (req->caps & AG_CAP_DEEPEN_RELATIVE) {
@@ -681,7 +939,7 @@ plan_make(struct plan *p, git_repository *repo,
     struct ag_err *err)
 {
 	memset(p, 0, sizeof *p);
-	p->shallow_mode = req->depth > 0 || req->shallows.n > 0;
+	p->shallow_mode = deepening(req) || req->shallows.n > 0;
 	if (plan_shallow(p, repo, req, err) < 0)
 		return -1;
 	if (walk_mark(p, repo, common->v, common->n, 0, err) < 0)
@@ -1015,12 +1273,12 @@ ag_upload_v0(git_repository *repo, const struct ag_refs *refs,
 	}
 	multi = (req.caps & AG_CAP_MULTI_ACK_DETAILED) ? 2 :
 	    (req.caps & AG_CAP_MULTI_ACK) ? 1 : 0;
-	if (req.depth > 0 || req.shallows.n > 0) {
+	if (deepening(&req) || req.shallows.n > 0) {
 		if ((rc = plan_shallow(&p, repo, &req, err)) < 0) {
 			rc = send_err(w, err, rc);
 			goto out;
 		}
-		if (req.depth > 0) {
+		if (deepening(&req)) {
 			send_shallow_lines(w, &p, "");
 			ag_pkt_flush(w);
 		}
@@ -1293,9 +1551,11 @@ fetch_v2(git_repository *repo, const struct ag_refs *refs,
 		}
 		ag_pkt_delim(w);
 	}
-	if ((rc = plan_make(&p, repo, &req, &n.common, err)) < 0)
+	if ((rc = plan_make(&p, repo, &req, &n.common, err)) < 0) {
+		rc = send_err(w, err, rc);
 		goto out;
-	if (req.depth > 0 || req.shallows.n > 0) {
+	}
+	if (deepening(&req) || req.shallows.n > 0) {
 		ag_pkt_printf(w, "shallow-info\n");
 		send_shallow_lines(w, &p, "");
 		ag_pkt_delim(w);

@@ -6,6 +6,7 @@
 #define AUGER_UPLOAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <git2.h>
 
@@ -34,6 +35,8 @@
 #define AG_CAP_DEEPEN_RELATIVE		0x0200
 #define AG_CAP_THIN_PACK		0x0400
 
+#define AG_UPLOAD_MAX_DEEPEN_NOT	256	/* deepen-not lines */
+
 struct ag_oidvec {
 	git_oid	*v;
 	size_t	 n, cap;
@@ -44,6 +47,9 @@ struct ag_upload_req {
 	struct ag_oidvec haves;
 	struct ag_oidvec shallows;	/* the client's shallow commits */
 	int		 depth;		/* 0: not deepening */
+	int64_t		 deepen_since;	/* 0: none; else a commit time */
+	char		**deepen_not;	/* ref names, owned */
+	size_t		 ndeepen_not;
 	unsigned	 caps;
 	int		 done;
 	int		 saw_wants_flush;	/* v0: the wants section ended */

@@ -205,10 +205,12 @@ test_wants_refused(void **state)
 	    "deepen depth above");
 	expect_line_refused("deepen 99999999999999999999999", 0, AG_ETOOBIG,
 	    "deepen depth above");
-	expect_line_refused("deepen-since 1700000000", 0, AG_EINVAL,
-	    "deepen-since and deepen-not are not supported");
-	expect_line_refused("deepen-not refs/heads/x", 0, AG_EINVAL,
-	    "deepen-since and deepen-not are not supported");
+	expect_line_refused("deepen-since 17x", 0, AG_EINVAL,
+	    "bad deepen-since time");
+	expect_line_refused("deepen-since 0", 0, AG_EINVAL,
+	    "deepen-since 0 is not a time");
+	expect_line_refused("deepen-not ", 0, AG_EINVAL,
+	    "bad deepen-not ref name");
 	expect_line_refused("filter blob:none", 0, AG_EINVAL, "filter");
 	/* v0 has no have lines in the wants section */
 	expect_line_refused("have " OID_A, 0, AG_EINVAL, "expected want");
@@ -357,7 +359,7 @@ test_fetch_v2_refused(void **state)
 	expect_line_refused("have 0123456789ABCDEF0123456789abcdef01234567",
 	    1, AG_EINVAL, "bad have line");
 	expect_line_refused("deepen 0", 1, AG_EINVAL, "deepen 0");
-	expect_line_refused("deepen-since 5", 1, AG_EINVAL, "deepen-since");
+	expect_line_refused("deepen-since -5", 1, AG_EINVAL, "deepen-since");
 	expect_line_refused("filter blob:none", 1, AG_EINVAL, "filter");
 
 	/* The arguments end with a flush, not EOF or a delimiter. */
