@@ -34,6 +34,12 @@ struct augerd {
 	struct config		*config;	/* --config, or NULL */
 	int			 workers;
 	struct httpd_limits	 http_limits;
+	/* SSH connections not yet authenticated (see ssh.h). */
+	int			 ssh_startups_begin;	/* --ssh-max-startups */
+	int			 ssh_startups_rate;	/* percent */
+	int			 ssh_startups_full;
+	int			 ssh_startups_per_addr;	/* --ssh-max-startups-per-addr */
+	int			 ssh_login_grace;	/* --ssh-login-grace, seconds */
 };
 
 extern struct augerd augerd;

@@ -116,10 +116,39 @@ usage(FILE *f)
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
 "                      free port, written to DIR/ssh.addr); host keys live\n"
 "                      in DIR/ssh/\n"
+"  --ssh-max-startups START:RATE:FULL\n"
+"                      connections not yet authenticated (default %d:%d:%d,\n"
+"                      as OpenSSH's MaxStartups): beyond START, new ones are\n"
+"                      refused with a chance of RATE%% rising to 100%% at FULL\n"
+"  --ssh-max-startups-per-addr N\n"
+"                      of those, from one address (default %d)\n"
+"  --ssh-login-grace SECS\n"
+"                      a connection not authenticated by then is closed\n"
+"                      (default %d)\n"
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE, MAIN_HEAD_SECS);
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS, SSH_STARTUPS_BEGIN,
+	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
+	    SSH_LOGIN_GRACE);
+}
+
+/* A whole decimal number in lo..hi from a flag, or -1. */
+static int
+int_flag(const char *flag, const char *arg, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0 || v < lo || v > hi) {
+		fprintf(stderr, "augerd: %s must be a number in %ld..%ld, not "
+		    "\"%s\"\n", flag, lo, hi, arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
 }
 
 static int
@@ -235,6 +264,9 @@ main(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "ssh-max-startups", required_argument, NULL, 'S' },
+		{ "ssh-max-startups-per-addr", required_argument, NULL, 'A' },
+		{ "ssh-login-grace", required_argument, NULL, 'G' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -254,6 +286,11 @@ main(int argc, char **argv)
 	augerd.http_limits.max_conns_per_addr = MAIN_PER_ADDR;
 	augerd.http_limits.body_min_rate = MAIN_MIN_RATE;
 	augerd.http_limits.head_secs = MAIN_HEAD_SECS;
+	augerd.ssh_startups_begin = SSH_STARTUPS_BEGIN;
+	augerd.ssh_startups_rate = SSH_STARTUPS_RATE;
+	augerd.ssh_startups_full = SSH_STARTUPS_FULL;
+	augerd.ssh_startups_per_addr = SSH_STARTUPS_PER_ADDR;
+	augerd.ssh_login_grace = SSH_LOGIN_GRACE;
 	if (argc > 1 && strcmp(argv[1], "reindex") == 0) {
 		/* augerd reindex --data DIR: rebuild LMDB from git, exit. */
 		reindex = 1;
@@ -320,6 +357,26 @@ main(int argc, char **argv)
 			break;
 		case 's': ssh_listen = optarg; break;
 		case 'c': config_path = optarg; break;
+		case 'S':
+			if (ssh_startups_parse(optarg,
+			    &augerd.ssh_startups_begin,
+			    &augerd.ssh_startups_rate,
+			    &augerd.ssh_startups_full, line,
+			    sizeof line) < 0) {
+				fprintf(stderr, "augerd: %s\n", line);
+				return 2;
+			}
+			break;
+		case 'A':
+			if (int_flag("--ssh-max-startups-per-addr", optarg, 1,
+			    SSH_STARTUPS_MAX, &augerd.ssh_startups_per_addr) < 0)
+				return 2;
+			break;
+		case 'G':
+			if (int_flag("--ssh-login-grace", optarg, 1,
+			    SSH_LOGIN_GRACE_MAX, &augerd.ssh_login_grace) < 0)
+				return 2;
+			break;
 		case 'D': log_set_debug(1); break;
 		case 'V': printf("augerd %s\n", AG_VERSION); return 0;
 		case 'h': usage(stdout); return 0;

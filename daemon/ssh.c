@@ -1,28 +1,38 @@
 /*
- * The SSH listener. An accept thread hands each session to a thread of its
- * own (bounded by SSH_MAX_SESSIONS), which authenticates the key that
- * signed, takes one exec request, and runs the same upload-pack and
- * receive-pack engines as HTTP on the channel. The libevent loop is never
- * involved, so SSH and HTTP never wait for each other.
+ * The SSH listener. An accept thread admits each connection through the
+ * startup gate (limits on connections not yet authenticated, checked before
+ * anything is spent on them) and hands it to a thread of its own, which
+ * authenticates the key that signed, takes one exec request, and runs the
+ * same upload-pack and receive-pack engines as HTTP on the channel. The
+ * accept thread also cuts connections whose login grace time is over. The
+ * libevent loop is never involved, so SSH and HTTP never wait for each
+ * other.
  *
  * libssh's message API is used although parts of it are marked deprecated:
  * it lets an engine block on ssh_channel_read, where the callback API would
  * turn every read inside the protocol engines into a callback.
  */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <openssl/rand.h>
 
 #include "auger/receive.h"
 #include "auger/repo.h"
@@ -37,22 +47,31 @@
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-struct peer {
-	char	 ip[64];
-	int	 n;
+/* Every address with a connection: sessions plus startups, at most. */
+#define SSH_PEERS		(SSH_MAX_SESSIONS + SSH_STARTUPS_MAX)
+#define SSH_ACCEPT_BATCH	64	/* accepts between two grace sweeps */
+#define SSH_LISTEN_BACKLOG	128
+#define SSH_REFUSAL_ADDRS	64	/* addresses whose last refusal is kept */
+
+/*
+ * What a connection holds at the gate. Every move happens under sshd.mu,
+ * and each slot is given back by the one move out of the state that holds
+ * it, so a connection releases its startup slot exactly once.
+ */
+enum ss_state {
+	SS_STARTUP,	/* accepted, not authenticated: a startup slot */
+	SS_SESSION,	/* authenticated: a session slot */
+	SS_CUT,		/* login grace time over: nothing */
+	SS_DONE,	/* ended: nothing */
 };
 
-static struct {
-	ssh_bind	 bind;
-	pthread_t	 accept_thread;
-	int		 running;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;
-	int		 sessions;
-	struct peer	 peers[SSH_MAX_SESSIONS];
-	ssh_key		 keys[2];
-	int		 nkeys;
-} sshd = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+static const char *ss_state_names[] = { "startup", "session", "cut", "done" };
+
+struct peer {
+	char	 ip[64];
+	int	 n;		/* authenticated sessions */
+	int	 startups;	/* connections not yet authenticated */
+};
 
 struct session {
 	ssh_session	 s;
@@ -62,7 +81,63 @@ struct session {
 	int		 authed;
 	char		 git_protocol[SSH_MAX_ENV_VALUE + 1];
 	time_t		 start;
+
+	/* The gate's fields, under sshd.mu. */
+	enum ss_state	 state;
+	int		 peer;		/* index in sshd.peers */
+	/*
+	 * A duplicate of the socket while in SS_STARTUP, for the grace cut:
+	 * libssh closes its own descriptor on a peer's EOF, and a number
+	 * that was closed may already name someone else's connection.
+	 */
+	int		 gate_fd;
+	uint64_t	 deadline;	/* monotonic ms: the login grace ends */
+	TAILQ_ENTRY(session) entry;	/* in sshd.startq while SS_STARTUP */
 };
+
+TAILQ_HEAD(startq, session);
+
+static struct {
+	ssh_bind	 bind;
+	pthread_t	 accept_thread;
+	atomic_int	 running;
+	/* The limits, from augerd's flags at start. */
+	int		 begin, rate, full, per_addr, grace;
+	pthread_mutex_t	 mu;		/* guards what follows */
+	pthread_cond_t	 cv;
+	int		 conns;		/* admitted and not yet ended */
+	int		 sessions;	/* in SS_SESSION */
+	int		 startups;	/* in SS_STARTUP */
+	struct peer	 peers[SSH_PEERS];
+	/* SS_STARTUP, in arrival order: the first is the first to expire. */
+	struct startq	 startq;
+	ssh_key		 keys[2];
+	int		 nkeys;
+} sshd = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+	.startq = TAILQ_HEAD_INITIALIZER(sshd.startq),
+};
+
+/* Refusals logged lately, so a flood is not (accept thread only). */
+static struct {
+	struct {
+		char	 ip[64];
+		uint64_t ms;		/* when it was last logged */
+	}		 addr[SSH_REFUSAL_ADDRS];
+	uint64_t	 sec;		/* the second lines are counted in */
+	int		 lines;		/* lines logged in it */
+	unsigned long	 quiet;		/* refusals not logged since a line */
+} refusals;
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int
 fingerprint(ssh_key key, char *out, size_t outsz)
@@ -170,53 +245,337 @@ ssh_host_keys(void)
 	return arr;
 }
 
-/* Counts a session from ip; 0 if admitted, -1 if over a limit. */
-static int
-admit(const char *ip)
+int
+ssh_startups_parse(const char *spec, int *begin, int *rate, int *full,
+    char *msg, size_t msgsz)
 {
-	int i, free_slot = -1, r = -1;
+	long v[3];
+	const char *p = spec;
+	char *end;
+	int i, n = 0;
+
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		v[i] = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v[i] < 0 || v[i] > 100000)
+			goto bad;
+		n++;
+		if (*end == '\0')
+			break;
+		if (*end != ':' || i == 2)
+			goto bad;
+		p = end + 1;
+	}
+	if (n == 1) {
+		v[2] = v[0];
+		v[1] = 100;
+	} else if (n != 3)
+		goto bad;
+	if (v[2] < 1 || v[2] > SSH_STARTUPS_MAX) {
+		snprintf(msg, msgsz, "--ssh-max-startups \"%s\": FULL must be "
+		    "1..%d", spec, SSH_STARTUPS_MAX);
+		return -1;
+	}
+	if (n == 3 && (v[0] >= v[2] || v[1] < 1 || v[1] > 100)) {
+		snprintf(msg, msgsz, "--ssh-max-startups \"%s\": START must be "
+		    "below FULL and RATE 1..100", spec);
+		return -1;
+	}
+	*begin = (int)v[0];
+	*rate = (int)v[1];
+	*full = (int)v[2];
+	return 0;
+bad:
+	snprintf(msg, msgsz, "--ssh-max-startups \"%s\": expected "
+	    "START:RATE:FULL (e.g. 10:30:100) or FULL", spec);
+	return -1;
+}
+
+/* Under sshd.mu: the peer entry of ip, or -1. */
+static int
+peer_find(const char *ip)
+{
+	int i;
+
+	for (i = 0; i < SSH_PEERS; i++)
+		if ((sshd.peers[i].n > 0 || sshd.peers[i].startups > 0) &&
+		    strcmp(sshd.peers[i].ip, ip) == 0)
+			return i;
+	return -1;
+}
+
+/* Under sshd.mu: a free peer entry for ip, or -1. */
+static int
+peer_new(const char *ip)
+{
+	int i;
+
+	for (i = 0; i < SSH_PEERS; i++)
+		if (sshd.peers[i].n == 0 && sshd.peers[i].startups == 0) {
+			snprintf(sshd.peers[i].ip, sizeof sshd.peers[i].ip,
+			    "%s", ip);
+			return i;
+		}
+	return -1;
+}
+
+/* Under sshd.mu. */
+static void
+gate_set_state(struct session *ss, enum ss_state state)
+{
+	log_debug("ssh %s: %s -> %s (%d unauthenticated, %d sessions)",
+	    ss->ip, ss_state_names[ss->state], ss_state_names[state],
+	    sshd.startups, sshd.sessions);
+	ss->state = state;
+}
+
+/*
+ * Under sshd.mu: OpenSSH's drop_connection(). Below START nothing is
+ * refused, from FULL on everything; in between a new connection is refused
+ * with a chance that rises linearly from RATE% to 100%.
+ */
+static int
+gate_drop(int startups, int *pct)
+{
+	uint32_t rnd;
+	int p;
+
+	*pct = 0;
+	if (startups < sshd.begin)
+		return 0;
+	*pct = 100;
+	if (startups >= sshd.full || sshd.rate >= 100)
+		return 1;
+	p = 100 - sshd.rate;
+	p *= startups - sshd.begin;
+	p /= sshd.full - sshd.begin;
+	p += sshd.rate;
+	*pct = p;
+	/* Fail closed; the modulo bias of 2^32 % 100 is 2e-8. */
+	if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1)
+		return 1;
+	return (int)(rnd % 100) < p;
+}
+
+/* Under sshd.mu: gives back the startup slot of ss (in SS_STARTUP). */
+static void
+gate_unhold(struct session *ss, int cut)
+{
+	sshd.peers[ss->peer].startups--;
+	sshd.startups--;
+	TAILQ_REMOVE(&sshd.startq, ss, entry);
+	if (cut)
+		shutdown(ss->gate_fd, SHUT_RDWR);
+	close(ss->gate_fd);
+	ss->gate_fd = -1;
+}
+
+/*
+ * Whether a connection just accepted on fd from ss->ip may go on: the
+ * session caps first (it could not log in anyway), then the startup limits,
+ * per address, then in total with early random drop. On 0 it holds a startup
+ * slot, and a place in sshd.conns, until gate_leave(); on -1, why says what
+ * was over.
+ */
+static int
+gate_admit(struct session *ss, int fd, char *why, size_t whysz)
+{
+	int i, pct, r = -1;
 
 	pthread_mutex_lock(&sshd.mu);
-	if (sshd.sessions >= SSH_MAX_SESSIONS)
+	i = peer_find(ss->ip);
+	if (sshd.sessions >= SSH_MAX_SESSIONS) {
+		snprintf(why, whysz, "%d sessions, the most there may be",
+		    sshd.sessions);
 		goto out;
-	for (i = 0; i < SSH_MAX_SESSIONS; i++) {
-		if (sshd.peers[i].n > 0 && strcmp(sshd.peers[i].ip, ip) == 0) {
-			if (sshd.peers[i].n >= SSH_MAX_PER_IP)
-				goto out;
-			sshd.peers[i].n++;
-			sshd.sessions++;
-			r = 0;
-			goto out;
-		}
-		if (sshd.peers[i].n == 0 && free_slot < 0)
-			free_slot = i;
 	}
-	if (free_slot >= 0) {
-		snprintf(sshd.peers[free_slot].ip, sizeof sshd.peers[0].ip,
-		    "%s", ip);
-		sshd.peers[free_slot].n = 1;
-		sshd.sessions++;
-		r = 0;
+	if (i >= 0 && sshd.peers[i].n >= SSH_MAX_PER_IP) {
+		snprintf(why, whysz, "%d sessions from this address, the most "
+		    "there may be", sshd.peers[i].n);
+		goto out;
 	}
+	if (i >= 0 && sshd.peers[i].startups >= sshd.per_addr) {
+		snprintf(why, whysz, "%d unauthenticated connections from this "
+		    "address (--ssh-max-startups-per-addr %d)",
+		    sshd.peers[i].startups, sshd.per_addr);
+		goto out;
+	}
+	if (gate_drop(sshd.startups, &pct)) {
+		if (sshd.startups >= sshd.full)
+			snprintf(why, whysz, "%d unauthenticated connections "
+			    "(--ssh-max-startups %d:%d:%d is full)",
+			    sshd.startups, sshd.begin, sshd.rate, sshd.full);
+		else
+			snprintf(why, whysz, "%d unauthenticated connections "
+			    "(--ssh-max-startups %d:%d:%d: dropped at random, "
+			    "%d%% at this count)", sshd.startups, sshd.begin,
+			    sshd.rate, sshd.full, pct);
+		goto out;
+	}
+	if (i < 0 && (i = peer_new(ss->ip)) < 0) {
+		snprintf(why, whysz, "no room for another address");
+		goto out;
+	}
+	if ((ss->gate_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		snprintf(why, whysz, "cannot duplicate the socket: %s",
+		    strerror(errno));
+		goto out;
+	}
+	ss->peer = i;
+	ss->deadline = mono_ms() + (uint64_t)sshd.grace * 1000;
+	sshd.peers[i].startups++;
+	sshd.startups++;
+	sshd.conns++;
+	TAILQ_INSERT_TAIL(&sshd.startq, ss, entry);
+	ss->state = SS_STARTUP;
+	log_debug("ssh %s: admitted (%d unauthenticated, %d from this "
+	    "address)", ss->ip, sshd.startups, sshd.peers[i].startups);
+	r = 0;
 out:
 	pthread_mutex_unlock(&sshd.mu);
 	return r;
 }
 
-static void
-release(const char *ip)
+/*
+ * Moves ss, whose key just signed, from its startup slot to a session slot.
+ * -1 when its login grace time ran out meanwhile (it was cut) or when the
+ * session caps are reached.
+ */
+static int
+gate_authed(struct session *ss)
 {
-	int i;
+	struct peer *p;
+	int r = -1;
 
 	pthread_mutex_lock(&sshd.mu);
-	for (i = 0; i < SSH_MAX_SESSIONS; i++)
-		if (sshd.peers[i].n > 0 && strcmp(sshd.peers[i].ip, ip) == 0) {
-			sshd.peers[i].n--;
-			break;
-		}
-	sshd.sessions--;
+	if (ss->state != SS_STARTUP)
+		goto out;
+	p = &sshd.peers[ss->peer];
+	if (sshd.sessions >= SSH_MAX_SESSIONS || p->n >= SSH_MAX_PER_IP) {
+		log_warn("ssh %s: %s authenticated, but refused: %d sessions, "
+		    "%d from this address (at most %d, %d)", ss->ip,
+		    ss->cred.name, sshd.sessions, p->n, SSH_MAX_SESSIONS,
+		    SSH_MAX_PER_IP);
+		goto out;
+	}
+	gate_unhold(ss, 0);
+	p->n++;
+	sshd.sessions++;
+	gate_set_state(ss, SS_SESSION);
+	r = 0;
+out:
+	pthread_mutex_unlock(&sshd.mu);
+	return r;
+}
+
+/* Whether the login grace time cut ss. */
+static int
+gate_was_cut(struct session *ss)
+{
+	int cut;
+
+	pthread_mutex_lock(&sshd.mu);
+	cut = ss->state == SS_CUT;
+	pthread_mutex_unlock(&sshd.mu);
+	return cut;
+}
+
+/* Gives back whatever ss holds, as it ends; ss may be freed after. */
+static void
+gate_leave(struct session *ss)
+{
+	pthread_mutex_lock(&sshd.mu);
+	switch (ss->state) {
+	case SS_STARTUP:
+		gate_unhold(ss, 0);
+		break;
+	case SS_SESSION:
+		sshd.peers[ss->peer].n--;
+		sshd.sessions--;
+		break;
+	case SS_CUT:
+	case SS_DONE:
+		break;
+	}
+	gate_set_state(ss, SS_DONE);
+	sshd.conns--;
 	pthread_cond_broadcast(&sshd.cv);
 	pthread_mutex_unlock(&sshd.mu);
+}
+
+/*
+ * Cuts the connections whose login grace time is over (all of them when
+ * all is set): their sockets are shut down, which ends whatever libssh
+ * waits for in their threads. Returns the ms until the next is due, or -1.
+ */
+static int
+gate_sweep(int all)
+{
+	struct session *ss;
+	uint64_t now = mono_ms();
+	int next = -1;
+
+	pthread_mutex_lock(&sshd.mu);
+	while ((ss = TAILQ_FIRST(&sshd.startq)) != NULL) {
+		if (!all && ss->deadline > now) {
+			next = (int)(ss->deadline - now);
+			break;
+		}
+		if (!all)
+			log_info("ssh %s: not authenticated within the login "
+			    "grace time (%d s): closed", ss->ip, sshd.grace);
+		else
+			log_debug("ssh %s: still not authenticated at "
+			    "shutdown: closed", ss->ip);
+		gate_unhold(ss, 1);
+		gate_set_state(ss, SS_CUT);
+	}
+	pthread_mutex_unlock(&sshd.mu);
+	return next;
+}
+
+/*
+ * Logs a refused connection: at most once a second for an address, and at
+ * most SSH_REFUSALS_PER_SEC lines a second in all; the next line counts
+ * what was left out. Accept thread only.
+ */
+static void
+refusal_log(const char *ip, const char *why)
+{
+	uint64_t now = mono_ms();
+	int i, slot = -1, oldest = 0;
+
+	if (now / 1000 != refusals.sec) {
+		refusals.sec = now / 1000;
+		refusals.lines = 0;
+	}
+	for (i = 0; i < SSH_REFUSAL_ADDRS; i++) {
+		if (strcmp(refusals.addr[i].ip, ip) == 0) {
+			slot = i;
+			break;
+		}
+		if (refusals.addr[i].ms < refusals.addr[oldest].ms)
+			oldest = i;
+	}
+	if ((slot >= 0 && refusals.addr[slot].ms != 0 &&
+	    now - refusals.addr[slot].ms < 1000) ||
+	    refusals.lines >= SSH_REFUSALS_PER_SEC) {
+		refusals.quiet++;
+		return;
+	}
+	if (slot < 0) {
+		slot = oldest;
+		snprintf(refusals.addr[slot].ip, sizeof refusals.addr[slot].ip,
+		    "%s", ip);
+	}
+	refusals.addr[slot].ms = now;
+	refusals.lines++;
+	if (refusals.quiet > 0)
+		log_warn("ssh %s: refused before authentication: %s (and %lu "
+		    "more refusals not logged)", ip, why, refusals.quiet);
+	else
+		log_warn("ssh %s: refused before authentication: %s", ip, why);
+	refusals.quiet = 0;
 }
 
 static ssize_t
@@ -404,6 +763,11 @@ authenticate(struct session *ss)
 				ssh_message_auth_reply_pk_ok_simple(msg);
 				break;
 			case SSH_PUBLICKEY_STATE_VALID:
+				if (gate_authed(ss) < 0) {
+					ssh_message_reply_default(msg);
+					ssh_message_free(msg);
+					return -1;
+				}
 				ssh_message_auth_reply_success(msg, 0);
 				ss->authed = 1;
 				log_info("ssh %s: key %s (%s) authenticated",
@@ -482,19 +846,24 @@ static void *
 session_main(void *arg)
 {
 	struct session *ss = arg;
-	long timeout = SSH_IDLE_SECS;
+	/* A backstop: the grace sweep cuts first, and says so. */
+	long timeout = sshd.grace + 1;
 
 	ssh_options_set(ss->s, SSH_OPTIONS_TIMEOUT, &timeout);
 	if (ssh_handle_key_exchange(ss->s) != SSH_OK) {
-		log_info("ssh %s: key exchange failed: %s", ss->ip,
-		    ssh_get_error(ss->s));
+		if (!gate_was_cut(ss))
+			log_info("ssh %s: key exchange failed: %s", ss->ip,
+			    ssh_get_error(ss->s));
 		goto out;
 	}
 	ssh_set_auth_methods(ss->s, SSH_AUTH_METHOD_PUBLICKEY);
 	if (authenticate(ss) < 0) {
-		log_info("ssh %s: not authenticated", ss->ip);
+		if (!gate_was_cut(ss))
+			log_info("ssh %s: not authenticated", ss->ip);
 		goto out;
 	}
+	timeout = SSH_IDLE_SECS;
+	ssh_options_set(ss->s, SSH_OPTIONS_TIMEOUT, &timeout);
 	serve(ss);
 	/* Wait (briefly) for the client to hang up first, as sshd does. */
 	timeout = 2;
@@ -512,68 +881,113 @@ out:
 		ssh_channel_free(ss->chan);
 	ssh_disconnect(ss->s);
 	ssh_free(ss->s);
-	release(ss->ip);
+	gate_leave(ss);
 	free(ss);
 	return NULL;
 }
 
 static void
-peer_ip(ssh_session s, char *out, size_t outsz)
+addr_string(const struct sockaddr_storage *sa, char *out, size_t outsz)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-
 	snprintf(out, outsz, "?");
-	if (getpeername(ssh_get_fd(s), (struct sockaddr *)&ss, &sl) < 0)
-		return;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
-		    (socklen_t)outsz);
-	else if (ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+	if (sa->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
 		    out, (socklen_t)outsz);
+	else if (sa->ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+		    (socklen_t)outsz);
+}
+
+/*
+ * One accepted connection: through the gate, then a libssh session and a
+ * thread. A refused connection is closed at once, before either is spent.
+ */
+static void
+accept_one(int fd, const struct sockaddr_storage *sa, pthread_attr_t *attr)
+{
+	struct session *ss;
+	ssh_session s = NULL;
+	pthread_t t;
+	char why[256];
+
+	if ((ss = calloc(1, sizeof *ss)) == NULL) {
+		close(fd);
+		return;
+	}
+	ss->gate_fd = -1;
+	addr_string(sa, ss->ip, sizeof ss->ip);
+	if (gate_admit(ss, fd, why, sizeof why) < 0) {
+		close(fd);
+		refusal_log(ss->ip, why);
+		free(ss);
+		return;
+	}
+	ss->start = time(NULL);
+	if ((s = ssh_new()) == NULL) {
+		log_warn("ssh %s: no memory for a session", ss->ip);
+		goto fail;
+	}
+	if (ssh_bind_accept_fd(sshd.bind, s, fd) != SSH_OK) {
+		log_warn("ssh %s: cannot start a session: %s", ss->ip,
+		    ssh_get_error(sshd.bind));
+		goto fail;
+	}
+	ss->s = s;
+	if (pthread_create(&t, attr, session_main, ss) != 0) {
+		log_warn("ssh %s: cannot start a session thread", ss->ip);
+		goto fail;
+	}
+	return;
+fail:
+	/* The session owns fd once libssh took it. */
+	if (s == NULL || ssh_get_fd(s) != fd)
+		close(fd);
+	ssh_free(s);
+	gate_leave(ss);
+	free(ss);
 }
 
 static void *
 accept_main(void *arg)
 {
-	struct session *ss;
+	struct sockaddr_storage sa;
+	struct pollfd pfd;
 	pthread_attr_t attr;
-	pthread_t t;
-	ssh_session s;
+	socklen_t sl;
+	uint64_t warned = 0;
+	int fd, i, wait;
 
 	(void)arg;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pfd.fd = ssh_bind_get_fd(sshd.bind);
+	pfd.events = POLLIN;
 	while (sshd.running) {
-		if ((s = ssh_new()) == NULL)
-			break;
-		if (ssh_bind_accept(sshd.bind, s) != SSH_OK) {
-			ssh_free(s);
-			if (!sshd.running)
+		if ((wait = gate_sweep(0)) < 0 || wait > 1000)
+			wait = 1000;
+		if (poll(&pfd, 1, wait) <= 0)
+			continue;
+		/* Bounded work per wake-up: the sweep runs between batches. */
+		for (i = 0; i < SSH_ACCEPT_BATCH && sshd.running; i++) {
+			sl = sizeof sa;
+			fd = accept4(pfd.fd, (struct sockaddr *)&sa, &sl,
+			    SOCK_CLOEXEC);
+			if (fd >= 0) {
+				accept_one(fd, &sa, &attr);
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED ||
+			    !sshd.running)
 				break;
-			continue;
-		}
-		if ((ss = calloc(1, sizeof *ss)) == NULL) {
-			ssh_disconnect(s);
-			ssh_free(s);
-			continue;
-		}
-		ss->s = s;
-		ss->start = time(NULL);
-		peer_ip(s, ss->ip, sizeof ss->ip);
-		if (admit(ss->ip) < 0) {
-			log_warn("ssh %s: refused, too many sessions", ss->ip);
-			ssh_disconnect(s);
-			ssh_free(s);
-			free(ss);
-			continue;
-		}
-		if (pthread_create(&t, &attr, session_main, ss) != 0) {
-			release(ss->ip);
-			ssh_disconnect(s);
-			ssh_free(s);
-			free(ss);
+			/* Out of descriptors or memory: back off a little. */
+			if (mono_ms() - warned >= 1000) {
+				log_warn("ssh: accept: %s", strerror(errno));
+				warned = mono_ms();
+			}
+			usleep(100000);
+			break;
 		}
 	}
 	pthread_attr_destroy(&attr);
@@ -588,6 +1002,7 @@ ssh_start(const char *hostport, const char *keydir, char *bound,
 	const char *colon = strrchr(hostport, ':');
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
+	int fl, lfd;
 
 	if (colon == NULL || (size_t)(colon - hostport) >= sizeof host ||
 	    strlen(colon + 1) >= sizeof port)
@@ -636,6 +1051,27 @@ ssh_start(const char *hostport, const char *keydir, char *bound,
 		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
 	} else
 		snprintf(bound, boundsz, "%s", hostport);
+	/*
+	 * Accepts are ours (accept_main), so that the gate comes first. libssh
+	 * listens with a backlog of 10: a flood that the gate refuses must not
+	 * fill the kernel's queue ahead of real users.
+	 */
+	lfd = ssh_bind_get_fd(sshd.bind);
+	if ((fl = fcntl(lfd, F_GETFL)) < 0 ||
+	    fcntl(lfd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    listen(lfd, SSH_LISTEN_BACKLOG) < 0) {
+		log_warn("ssh: cannot set up the listener on %s: %s",
+		    hostport, strerror(errno));
+		return -1;
+	}
+	sshd.begin = augerd.ssh_startups_begin;
+	sshd.rate = augerd.ssh_startups_rate;
+	sshd.full = augerd.ssh_startups_full;
+	sshd.per_addr = augerd.ssh_startups_per_addr;
+	sshd.grace = augerd.ssh_login_grace;
+	log_info("ssh: at most %d:%d:%d unauthenticated connections "
+	    "(start:rate:full), %d from one address, %d s to log in",
+	    sshd.begin, sshd.rate, sshd.full, sshd.per_addr, sshd.grace);
 	sshd.running = 1;
 	if (pthread_create(&sshd.accept_thread, NULL, accept_main, NULL) != 0)
 		return -1;
@@ -654,10 +1090,12 @@ ssh_stop(void)
 	/* Wakes the accept thread out of accept(). */
 	shutdown(ssh_bind_get_fd(sshd.bind), SHUT_RDWR);
 	pthread_join(sshd.accept_thread, NULL);
+	/* Nobody still logging in is waited for. */
+	gate_sweep(1);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 30;
 	pthread_mutex_lock(&sshd.mu);
-	while (sshd.sessions > 0 &&
+	while (sshd.conns > 0 &&
 	    pthread_cond_timedwait(&sshd.cv, &sshd.mu, &deadline) == 0)
 		;
 	pthread_mutex_unlock(&sshd.mu);
