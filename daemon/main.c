@@ -265,7 +265,7 @@ main(int argc, char **argv)
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
-		{ "ssh-max-startups-per-addr", required_argument, NULL, 'A' },
+		{ "ssh-max-startups-per-addr", required_argument, NULL, 'P' },
 		{ "ssh-login-grace", required_argument, NULL, 'G' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
@@ -367,7 +367,7 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'A':
+		case 'P':
 			if (int_flag("--ssh-max-startups-per-addr", optarg, 1,
 			    SSH_STARTUPS_MAX, &augerd.ssh_startups_per_addr) < 0)
 				return 2;
