@@ -34,6 +34,7 @@ struct augerd {
 	struct config		*config;	/* --config, or NULL */
 	int			 workers;
 	struct httpd_limits	 http_limits;
+	int			 shutdown_grace;	/* --shutdown-grace, s */
 	/* SSH connections not yet authenticated (see ssh.h). */
 	int			 ssh_startups_begin;	/* --ssh-max-startups */
 	int			 ssh_startups_rate;	/* percent */

@@ -117,7 +117,7 @@ static struct event *httpd_tick, *httpd_resume;
 static httpd_handler httpd_route;
 static struct httpd_limits httpd_lim;
 static struct peer *peers[HTTPD_PEER_BUCKETS];
-static int nconns, nreqs_owned, emfile_logged;
+static int nconns, nreqs_owned, emfile_logged, draining;
 static time_t refused_logged;
 static char date_hdr[64];
 static time_t date_at;
@@ -514,7 +514,7 @@ write_head(struct httpd_req *r, int status, int64_t length)
 		r->chunked_out = 1;
 	} else
 		c->close_after = 1;	/* HTTP/1.0: the close ends it */
-	if (!r->head.keepalive || body_pending(r))
+	if (!r->head.keepalive || body_pending(r) || draining)
 		c->close_after = 1;
 	if (c->close_after)
 		evbuffer_add_printf(out, "Connection: close\r\n");
@@ -535,7 +535,8 @@ req_end(struct httpd_req *r)
 		req_free(r);
 		return;
 	}
-	if (c->close_after || !r->head.keepalive || body_pending(r)) {
+	if (c->close_after || !r->head.keepalive || body_pending(r) ||
+	    draining) {
 		c->close_after = 1;
 		conn_set_state(c, CONN_CLOSING);
 	} else
@@ -1193,6 +1194,42 @@ int
 httpd_conns(void)
 {
 	return nconns;
+}
+
+int
+httpd_busy(void)
+{
+	return nreqs_owned;
+}
+
+void
+httpd_drain(void)
+{
+	struct conn *c, *next;
+
+	draining = 1;
+	httpd_close_listeners();
+	/* Idle keep-alive connections go now; the others after their reply. */
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CONN_HEAD && c->req == NULL &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			conn_free(c);
+	}
+}
+
+int
+httpd_cut_all(void)
+{
+	struct conn *c;
+	int n = 0;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+		if (c->req != NULL && !c->req->ended)
+			n++;
+		conn_free(c);
+	}
+	return n;
 }
 
 void

@@ -38,8 +38,17 @@ int	httpd_start(struct event_base *base, const char *hostport,
 	    const struct httpd_limits *lim, httpd_handler h, char *bound,
 	    size_t boundsz);
 void	httpd_close_listeners(void);
-/* Open connections, and requests still owned by a handler. */
+/* Open connections. */
 int	httpd_conns(void);
+/* Requests a handler owns that have not ended (bodies being read too). */
+int	httpd_busy(void);
+/* Shutdown: stop accepting, close idle connections, no more keep-alive. */
+void	httpd_drain(void);
+/*
+ * Shutdown's end: closes every connection; handlers see their clients
+ * gone (streams fail, bodies break). Returns the requests that were cut.
+ */
+int	httpd_cut_all(void);
 void	httpd_stop(void);
 
 enum ag_http1_method httpd_method(const struct httpd_req *r);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +38,8 @@ struct augerd augerd;
 #define MAIN_MIN_RATE	1024
 #define MAIN_MAX_CONNS	4096
 #define MAIN_HEAD_SECS	20
+#define MAIN_GRACE_SECS	30	/* --shutdown-grace */
+#define MAIN_CUT_SECS	5	/* after the cut, for workers to return */
 
 /*
  * Raises the soft file-descriptor limit to the hard one and returns what
@@ -57,7 +60,7 @@ raise_nofile(void)
 	return rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
 }
 
-/* Removes quarantine dirs that a crash left in every repository. */
+/* Removes the quarantines and ref locks a crash left in every repository. */
 static void
 sweep_quarantines(void)
 {
@@ -77,8 +80,8 @@ sweep_quarantines(void)
 	}
 	free(names);
 	if (removed > 0)
-		log_info("removed %d quarantine dir%s left by an earlier run",
-		    removed, removed == 1 ? "" : "s");
+		log_info("removed %d leftover%s of an earlier run (quarantine "
+		    "dirs, ref locks)", removed, removed == 1 ? "" : "s");
 }
 
 static void
@@ -111,6 +114,10 @@ usage(FILE *f)
 "  --request-timeout SECS\n"
 "                      time to send a request head, from connecting or\n"
 "                      from its first byte (default %d)\n"
+"  --shutdown-grace SECS\n"
+"                      on SIGTERM/SIGINT, time for what is in flight to\n"
+"                      finish before it is cut; a second signal cuts at\n"
+"                      once (default %d)\n"
 "  --config FILE       YAML: per-env validation and policy settings\n"
 "                      (see README); external hooks live in DIR/hooks/\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
@@ -128,7 +135,7 @@ usage(FILE *f)
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE, MAIN_HEAD_SECS, SSH_STARTUPS_BEGIN,
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS, MAIN_GRACE_SECS, SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
 	    SSH_LOGIN_GRACE);
 }
@@ -212,19 +219,59 @@ admin_token(void)
 	return 0;
 }
 
+/*
+ * Shutdown: the first signal stops accepting and lets what is in flight
+ * finish for --shutdown-grace seconds (pushes still uploading included);
+ * then every connection is cut, and workers, whose streams now fail, get
+ * a few seconds to return. A second signal cuts at once. Whatever still
+ * runs after that is left to the exit: refs move by compare-and-swap and
+ * LMDB commits whole, so nothing acknowledged is lost.
+ */
 static struct event *sig_term, *sig_int, *stop_timer;
-static int stopping;
+static int stopping, cut_done, hard_exit;
+static struct timespec stop_at, cut_at;
+static double cut_wait;
+
+static double
+secs_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+stop_cut(const char *why, double wait)
+{
+	int n = httpd_cut_all(), s = ssh_active();
+
+	ssh_cut_all();
+	log_warn("%s: cut %d HTTP request%s and %d SSH connection%s still "
+	    "running", why, n, n == 1 ? "" : "s", s, s == 1 ? "" : "s");
+	cut_done = 1;
+	cut_wait = wait;
+	clock_gettime(CLOCK_MONOTONIC, &cut_at);
+}
 
 static void
 stop_check(evutil_socket_t fd, short what, void *arg)
 {
-	static int ticks;
-
 	(void)fd;
 	(void)what;
 	(void)arg;
-	/* Give in-flight requests up to 30 s, then cut them. */
-	if (worker_busy() == 0 || ++ticks > 300) {
+	if (worker_busy() == 0 && httpd_busy() == 0 && ssh_active() == 0) {
+		event_base_loopexit(augerd.base, NULL);
+		return;
+	}
+	if (!cut_done && secs_since(&stop_at) >= augerd.shutdown_grace)
+		stop_cut("shutdown grace time over", MAIN_CUT_SECS);
+	if (cut_done && secs_since(&cut_at) >= cut_wait) {
+		log_warn("%d job%s still running after the cut: exiting "
+		    "without them", worker_busy(), worker_busy() == 1 ? "" :
+		    "s");
+		hard_exit = 1;
 		event_base_loopexit(augerd.base, NULL);
 		return;
 	}
@@ -237,13 +284,15 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (stopping++) {
-		log_warn("second signal: exiting now");
-		event_base_loopbreak(augerd.base);
+		if (!cut_done || cut_wait > 1)
+			stop_cut("second signal", 1);
 		return;
 	}
-	log_info("signal %d: no new connections; finishing in-flight work",
-	    (int)sig);
-	http_close_listeners();
+	log_info("signal %d: no new connections; finishing in-flight work "
+	    "(up to %d s)", (int)sig, augerd.shutdown_grace);
+	clock_gettime(CLOCK_MONOTONIC, &stop_at);
+	httpd_drain();
+	ssh_close_listener();
 	stop_timer = evtimer_new(augerd.base, stop_check, NULL);
 	stop_check(-1, 0, NULL);
 }
@@ -262,6 +311,7 @@ main(int argc, char **argv)
 		{ "max-conns-per-addr", required_argument, NULL, 'A' },
 		{ "body-min-rate", required_argument, NULL, 'R' },
 		{ "request-timeout", required_argument, NULL, 'T' },
+		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
@@ -286,6 +336,7 @@ main(int argc, char **argv)
 	augerd.http_limits.max_conns_per_addr = MAIN_PER_ADDR;
 	augerd.http_limits.body_min_rate = MAIN_MIN_RATE;
 	augerd.http_limits.head_secs = MAIN_HEAD_SECS;
+	augerd.shutdown_grace = MAIN_GRACE_SECS;
 	augerd.ssh_startups_begin = SSH_STARTUPS_BEGIN;
 	augerd.ssh_startups_rate = SSH_STARTUPS_RATE;
 	augerd.ssh_startups_full = SSH_STARTUPS_FULL;
@@ -335,6 +386,11 @@ main(int argc, char **argv)
 				return 2;
 			}
 			augerd.http_limits.head_secs = (int)v;
+			break;
+		case 'g':
+			if (int_flag("--shutdown-grace", optarg, 0, 3600,
+			    &augerd.shutdown_grace) < 0)
+				return 2;
 			break;
 		case 'C':
 		case 'A':
@@ -500,8 +556,14 @@ main(int argc, char **argv)
 	event_base_dispatch(augerd.base);
 	log_info("stopping");
 	rc = 0;
+	if (hard_exit || ssh_stop(MAIN_CUT_SECS) > 0) {
+		/* Threads still run on shared state: nothing is freed. */
+		log_info("stopped (work still running was left to the exit)");
+		fflush(stderr);
+		_exit(0);
+	}
 out:
-	ssh_stop();
+	ssh_stop(0);
 	worker_stop();
 	http_stop();
 	if (sig_term)

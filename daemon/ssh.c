@@ -93,6 +93,7 @@ struct session {
 	int		 gate_fd;
 	uint64_t	 deadline;	/* monotonic ms: the login grace ends */
 	TAILQ_ENTRY(session) entry;	/* in sshd.startq while SS_STARTUP */
+	TAILQ_ENTRY(session) all;	/* in sshd.allq until gate_leave */
 };
 
 TAILQ_HEAD(startq, session);
@@ -111,12 +112,15 @@ static struct {
 	struct peer	 peers[SSH_PEERS];
 	/* SS_STARTUP, in arrival order: the first is the first to expire. */
 	struct startq	 startq;
+	/* Every admitted connection, for the cut at shutdown. */
+	TAILQ_HEAD(, session) allq;
 	ssh_key		 keys[2];
 	int		 nkeys;
 } sshd = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER,
 	.startq = TAILQ_HEAD_INITIALIZER(sshd.startq),
+	.allq = TAILQ_HEAD_INITIALIZER(sshd.allq),
 };
 
 /* Refusals logged lately, so a flood is not (accept thread only). */
@@ -359,15 +363,21 @@ gate_drop(int startups, int *pct)
 
 /* Under sshd.mu: gives back the startup slot of ss (in SS_STARTUP). */
 static void
-gate_unhold(struct session *ss, int cut)
+gate_unhold(struct session *ss, int cut, int keep)
 {
 	sshd.peers[ss->peer].startups--;
 	sshd.startups--;
 	TAILQ_REMOVE(&sshd.startq, ss, entry);
 	if (cut)
 		shutdown(ss->gate_fd, SHUT_RDWR);
-	close(ss->gate_fd);
-	ss->gate_fd = -1;
+	/*
+	 * An authenticated session keeps the duplicate until it leaves:
+	 * shutdown cuts it through that, as the grace time cuts logins.
+	 */
+	if (!keep) {
+		close(ss->gate_fd);
+		ss->gate_fd = -1;
+	}
 }
 
 /*
@@ -427,6 +437,7 @@ gate_admit(struct session *ss, int fd, char *why, size_t whysz)
 	sshd.startups++;
 	sshd.conns++;
 	TAILQ_INSERT_TAIL(&sshd.startq, ss, entry);
+	TAILQ_INSERT_TAIL(&sshd.allq, ss, all);
 	ss->state = SS_STARTUP;
 	log_debug("ssh %s: admitted (%d unauthenticated, %d from this "
 	    "address)", ss->ip, sshd.startups, sshd.peers[i].startups);
@@ -458,7 +469,7 @@ gate_authed(struct session *ss)
 		    SSH_MAX_PER_IP);
 		goto out;
 	}
-	gate_unhold(ss, 0);
+	gate_unhold(ss, 0, 1);
 	p->n++;
 	sshd.sessions++;
 	gate_set_state(ss, SS_SESSION);
@@ -487,7 +498,7 @@ gate_leave(struct session *ss)
 	pthread_mutex_lock(&sshd.mu);
 	switch (ss->state) {
 	case SS_STARTUP:
-		gate_unhold(ss, 0);
+		gate_unhold(ss, 0, 0);
 		break;
 	case SS_SESSION:
 		sshd.peers[ss->peer].n--;
@@ -496,6 +507,12 @@ gate_leave(struct session *ss)
 	case SS_CUT:
 	case SS_DONE:
 		break;
+	}
+	if (ss->state != SS_DONE)
+		TAILQ_REMOVE(&sshd.allq, ss, all);
+	if (ss->gate_fd >= 0) {
+		close(ss->gate_fd);
+		ss->gate_fd = -1;
 	}
 	gate_set_state(ss, SS_DONE);
 	sshd.conns--;
@@ -527,7 +544,7 @@ gate_sweep(int all)
 		else
 			log_debug("ssh %s: still not authenticated at "
 			    "shutdown: closed", ss->ip);
-		gate_unhold(ss, 1);
+		gate_unhold(ss, 1, 0);
 		gate_set_state(ss, SS_CUT);
 	}
 	pthread_mutex_unlock(&sshd.mu);
@@ -1079,11 +1096,8 @@ ssh_start(const char *hostport, const char *keydir, char *bound,
 }
 
 void
-ssh_stop(void)
+ssh_close_listener(void)
 {
-	struct timespec deadline;
-	int i;
-
 	if (!sshd.running)
 		return;
 	sshd.running = 0;
@@ -1092,15 +1106,55 @@ ssh_stop(void)
 	pthread_join(sshd.accept_thread, NULL);
 	/* Nobody still logging in is waited for. */
 	gate_sweep(1);
+}
+
+int
+ssh_active(void)
+{
+	int n;
+
+	pthread_mutex_lock(&sshd.mu);
+	n = sshd.conns;
+	pthread_mutex_unlock(&sshd.mu);
+	return n;
+}
+
+void
+ssh_cut_all(void)
+{
+	struct session *ss;
+
+	pthread_mutex_lock(&sshd.mu);
+	TAILQ_FOREACH(ss, &sshd.allq, all)
+		if (ss->gate_fd >= 0)
+			shutdown(ss->gate_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&sshd.mu);
+}
+
+int
+ssh_stop(int secs)
+{
+	struct timespec deadline;
+	int i, left;
+
+	if (sshd.bind == NULL)
+		return 0;
+	ssh_close_listener();
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 30;
+	deadline.tv_sec += secs;
 	pthread_mutex_lock(&sshd.mu);
 	while (sshd.conns > 0 &&
 	    pthread_cond_timedwait(&sshd.cv, &sshd.mu, &deadline) == 0)
 		;
+	left = sshd.conns;
 	pthread_mutex_unlock(&sshd.mu);
+	/* Sessions still running use the keys: leave them to the exit. */
+	if (left > 0)
+		return left;
 	ssh_bind_free(sshd.bind);
+	sshd.bind = NULL;
 	for (i = 0; i < sshd.nkeys; i++)
 		ssh_key_free(sshd.keys[i]);
 	sshd.nkeys = 0;
+	return 0;
 }

@@ -31,8 +31,17 @@
 /* Loads or creates the host keys in keydir and starts listening. */
 int	ssh_start(const char *hostport, const char *keydir, char *bound,
 	    size_t boundsz);
-/* Stops accepting and waits (bounded) for sessions to end. */
-void	ssh_stop(void);
+/* Stops accepting; connections still logging in are closed. */
+void	ssh_close_listener(void);
+/* Connections admitted and not yet ended. */
+int	ssh_active(void);
+/* Cuts every connection (shutdown): their threads see the end at once. */
+void	ssh_cut_all(void);
+/*
+ * Stops accepting and waits up to secs for sessions to end; frees what
+ * they share when none is left. Returns how many are still running.
+ */
+int	ssh_stop(int secs);
 /* The host keys: [{type, fingerprint, publicKey}] for known_hosts. */
 json_t	*ssh_host_keys(void);
 /*

@@ -258,13 +258,55 @@ rmtree(const char *path)
 	rmdir(path);
 }
 
+/* Removes *.lock files under dir (refs), recursively; the count. */
+static int
+sweep_locks(const char *dir)
+{
+	char sub[4400];
+	struct dirent *de;
+	struct stat sb;
+	size_t len;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+		if (lstat(sub, &sb) < 0)
+			continue;
+		len = strlen(de->d_name);
+		if (S_ISDIR(sb.st_mode))
+			n += sweep_locks(sub);
+		else if (len > 5 && strcmp(de->d_name + len - 5, ".lock") == 0 &&
+		    unlink(sub) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 int
 ag_receive_sweep(const char *repo_path)
 {
+	static const char *top[] = { "HEAD.lock", "packed-refs.lock",
+	    "config.lock", "shallow.lock" };
 	char objs[4096], sub[4400];
 	struct dirent *de;
+	size_t i;
 	DIR *d;
 	int n = 0;
+
+	/* Ref locks a crash left would refuse every later update. */
+	snprintf(sub, sizeof sub, "%s/refs", repo_path);
+	n += sweep_locks(sub);
+	for (i = 0; i < sizeof top / sizeof top[0]; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", repo_path, top[i]);
+		if (unlink(sub) == 0)
+			n++;
+	}
 
 	snprintf(objs, sizeof objs, "%s/objects", repo_path);
 	if ((d = opendir(objs)) == NULL)

@@ -99,7 +99,11 @@ struct ag_receive_opts {
  * counts the refs that moved. Returns 0 when the exchange completed, even
  * if refs were refused (they are reported to the client).
  */
-/* Removes quarantine dirs (objects/incoming-*) a crash left; the count. */
+/*
+ * Removes what a crash leaves in a repository: quarantine dirs
+ * (objects/incoming-*) and ref lock files. Start-up only, when no one
+ * else writes it. Returns how many it removed.
+ */
 int	ag_receive_sweep(const char *repo_path);
 
 int	ag_receive_pack(git_repository *repo, struct ag_io *io,

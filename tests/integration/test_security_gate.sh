@@ -163,9 +163,13 @@ check_match "an empty upload-pack body is answered" "^(200|400)$" "$code"
 check "the daemon is alive after it" daemon_alive
 stop_daemon
 mkdir -p "$DATA/repos/demo.git/objects/incoming-crash1/pack"
+: >"$DATA/repos/demo.git/refs/heads/main.lock"
 echo junk >"$DATA/repos/demo.git/objects/incoming-crash1/pack/tmp_pack_x"
 start_daemon "$DATA"
 if [ -d "$DATA/repos/demo.git/objects/incoming-crash1" ]; then fail "a quarantine left by a crash survives start-up"; else ok "quarantines left by a crash are removed at start-up"; fi
-check_match "the sweep is logged" "removed 1 quarantine dir" "$(cat "$DAEMON_LOG")"
+check_match "the sweep is logged" "removed 2 leftovers of an earlier run" "$(cat "$DAEMON_LOG")"
+if [ -e "$DATA/repos/demo.git/refs/heads/main.lock" ]; then fail "a ref lock left by a crash survives start-up"; else ok "ref locks left by a crash are removed at start-up"; fi
+commit_files "$W" "after the crash" "c=1"
+check "a push after the crash moves main" g -C "$W" push -q "$URL/demo.git" main
 check "fsck of the repository is clean" server_git demo fsck --no-progress
 finish
