@@ -320,7 +320,12 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		m = json_incref((json_t *)manifest);
 	else if (ag_template_json(&m, manifest, vars, &e) < 0)
 		m = NULL;
-	if (m == NULL || render_manifest(&p->ro, m, &e) < 0) {
+	/* The folder is the templated name, checked before rendering. */
+	if (m != NULL && json_is_string(json_object_get(m, "app")))
+		snprintf(p->app, sizeof p->app, "%s", json_string_value(
+		    json_object_get(m, "app")));
+	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
+	    render_manifest(&p->ro, m, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;
@@ -684,6 +689,7 @@ deploy_status(struct apijob *a, const char *arg)
 
 struct target {
 	const char	*app, *to, *by;
+	char		 tobuf[64];	/* a "to" that was not a JSON string */
 };
 
 struct status_arg {
@@ -730,11 +736,17 @@ locked_delete(json_t **out, const struct ag_release_ctx *c, void *arg,
 	return ag_release_delete(out, c, t->app, t->by, err);
 }
 
-/* env, app (and to) from the query string or a JSON body. */
+/*
+ * env, app (and to) from the query string or a JSON body. A "to" that is
+ * not a string goes to the release engine as its JSON text, so that one
+ * rule (AG_RELEASE_TO_RULE) judges 3, "3", 1.5 and {} alike.
+ */
 static int
 target_args(struct apijob *a, json_t **body, const char **env,
     struct target *t)
 {
+	const json_t *to;
+
 	*body = NULL;
 	*env = api_query(a, "env");
 	t->app = api_query(a, "app");
@@ -747,14 +759,16 @@ target_args(struct apijob *a, json_t **body, const char **env,
 		if (json_is_string(json_object_get(*body, "app")))
 			t->app = json_string_value(json_object_get(*body,
 			    "app"));
-		if (json_is_string(json_object_get(*body, "to")))
-			t->to = json_string_value(json_object_get(*body, "to"));
-		else if (json_is_integer(json_object_get(*body, "to"))) {
-			static __thread char num[32];
+		to = json_object_get(*body, "to");
+		if (json_is_string(to))
+			t->to = json_string_value(to);
+		else if (to != NULL && !json_is_null(to)) {
+			char *s = json_dumps(to, JSON_ENCODE_ANY |
+			    JSON_COMPACT);
 
-			snprintf(num, sizeof num, "%lld", (long long)
-			    json_integer_value(json_object_get(*body, "to")));
-			t->to = num;
+			snprintf(t->tobuf, sizeof t->tobuf, "%s", s ? s : "?");
+			free(s);
+			t->to = t->tobuf;
 		}
 	}
 	if (t->app == NULL || *t->app == '\0') {
@@ -875,7 +889,7 @@ int
 deploy_delete_app(json_t **out, const char *env, const char *app,
     const char *by, struct ag_err *err)
 {
-	struct target t = { app, NULL, by };
+	struct target t = { app, NULL, by, "" };
 
 	return with_env(out, env, locked_delete, &t, err);
 }

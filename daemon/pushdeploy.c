@@ -14,7 +14,9 @@
 #include "auger/access.h"
 #include "auger/artifact.h"
 #include "auger/dotenv.h"
+#include "auger/gitops.h"
 #include "auger/policy.h"
+#include "auger/release.h"
 #include "auger/template.h"
 #include "auger/yaml.h"
 #include "../hooks/config.h"
@@ -234,6 +236,10 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 				json_array_append_new(errors, json_sprintf(
 				    "%s: a manifest needs \"app\" and \"env\"",
 				    path));
+			else if (ag_release_app_check(json_string_value(
+			    json_object_get(m, "app")), &err) < 0)
+				json_array_append_new(errors, json_sprintf(
+				    "%s: %s", path, err.msg));
 			else {
 				json_object_set_new(m, "file", json_string(path));
 				json_array_append(out, m);

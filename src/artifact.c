@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "auger/artifact.h"
+#include "auger/release.h"
 
 static int
 check(const json_t *a, struct ag_err *err)
@@ -39,11 +40,20 @@ check(const json_t *a, struct ag_err *err)
 		return ag_err_set(err, AG_ETOOBIG, "at most %d manifests per "
 		    "artifact", AG_ARTIFACT_MAX_MANIFESTS);
 	json_array_foreach(envs, i, m) {
+		struct ag_err e = { 0, "" };
+		const char *app;
+
 		if (!json_is_object(m) ||
 		    !json_is_string(json_object_get(m, "app")) ||
 		    !json_is_string(json_object_get(m, "env")))
 			return ag_err_set(err, AG_EINVAL, "environments[%zu] "
 			    "needs \"app\" and \"env\" strings", i);
+		/* A templated name is checked once it is rendered. */
+		app = json_string_value(json_object_get(m, "app"));
+		if (strstr(app, "{{") == NULL &&
+		    ag_release_app_check(app, &e) < 0)
+			return ag_err_set(err, AG_EINVAL, "environments[%zu]: "
+			    "%s", i, e.msg);
 	}
 	vars = json_object_get(a, "vars");
 	if (vars != NULL && !json_is_object(vars))

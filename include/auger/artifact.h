@@ -13,7 +13,8 @@
 
 /*
  * Checks an artifact (version.repositoryName and version.sha required;
- * environments[] of objects with app and env; vars an object of scalars),
+ * environments[] of objects with app and env, an app not templated being
+ * a valid name (ag_release_app_check); vars an object of scalars),
  * gives it an id and created time, and stores it with its indexes.
  * *out: the stored artifact.
  */
