@@ -600,6 +600,7 @@ deploy_artifacts_list(struct apijob *a, const char *arg)
 	q.offset = (size_t)qint(a, "offset");
 	q.since = qint(a, "since");
 	q.until = qint(a, "until");
+	q.scope = &a->cred.g;
 	if (ag_artifact_list(&out, augerd.store, &q, &err) < 0) {
 		api_fail(a, 500, "%s", err.msg);
 		return;
