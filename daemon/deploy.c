@@ -138,12 +138,15 @@ deploy_bootstrap(struct apijob *a, const char *arg)
 		    "\"env\" is required");
 		goto out;
 	}
-	/* flux-<env>, flux-<env>-2, ...: each bootstrap a new credential. */
+	/*
+	 * auger-<env>-git (the Secret's name), then -2, -3...: each bootstrap
+	 * a new credential, in the "auger-" names no one else may take.
+	 */
 	for (i = 1; i < 1000; i++) {
 		if (i == 1)
-			snprintf(name, sizeof name, "flux-%s", env);
+			snprintf(name, sizeof name, "auger-%s-git", env);
 		else
-			snprintf(name, sizeof name, "flux-%s-%d", env, i);
+			snprintf(name, sizeof name, "auger-%s-git-%d", env, i);
 		if (!auth_name_taken("tokens", name))
 			break;
 	}
