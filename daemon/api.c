@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "auger/env.h"
 #include "auger/repo.h"
 #include "api.h"
 #include "augerd.h"
@@ -129,20 +131,89 @@ repos_create(struct apijob *a, const char *arg)
 	json_decref(j);
 }
 
+/*
+ * A credential name: 1-63 of A-Z a-z 0-9 . _ -, not one of the names the
+ * daemon gives its own credentials (the admin token, the flux-events
+ * identity, the auger-<env>-git tokens of bootstrap and every other
+ * "auger-" name), so the access log never confuses the two.
+ */
 static int
-name_ok(const char *s)
+name_check(const char *s, struct ag_err *err)
 {
 	size_t i, n = strlen(s);
 
 	if (n == 0 || n >= AUTH_NAME_MAX)
-		return 0;
+		return ag_err_set(err, AG_EINVAL, "\"name\" must be 1-%d "
+		    "characters", AUTH_NAME_MAX - 1);
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
 		    s[i] == '_' || s[i] == '.'))
-			return 0;
-	return strcmp(s, "admin") != 0;
+			return ag_err_set(err, AG_EINVAL, "\"name\" may hold "
+			    "only A-Z a-z 0-9 . _ -");
+	if (strcasecmp(s, "admin") == 0 || strcasecmp(s, "flux-events") == 0 ||
+	    strncasecmp(s, "auger-", 6) == 0)
+		return ag_err_set(err, AG_EINVAL, "\"name\" \"%s\" is "
+		    "reserved: \"admin\", \"flux-events\" and names starting "
+		    "with \"auger-\" belong to the daemon's own credentials",
+		    s);
+	return 0;
+}
+
+/*
+ * "envs": absent (all envs), exactly ["*"], or 1-AUTH_MAX_ENVS distinct
+ * names of existing envs.
+ */
+static int
+envs_check(const json_t *envs, struct ag_err *err)
+{
+	const json_t *e, *f;
+	json_t *rec;
+	const char *s;
+	size_t i, j;
+
+	if (envs == NULL)
+		return 0;
+	if (!json_is_array(envs))
+		return ag_err_set(err, AG_EINVAL, "\"envs\" must be an array "
+		    "of env names, or [\"*\"] for all envs");
+	if (json_array_size(envs) == 0)
+		return ag_err_set(err, AG_EINVAL, "\"envs\" is empty: name at "
+		    "least one env, or [\"*\"] for all envs");
+	if (json_array_size(envs) > AUTH_MAX_ENVS)
+		return ag_err_set(err, AG_EINVAL, "\"envs\" holds %zu envs, "
+		    "over the limit of %d; use [\"*\"] for all envs",
+		    json_array_size(envs), AUTH_MAX_ENVS);
+	json_array_foreach(envs, i, e) {
+		if ((s = json_string_value(e)) == NULL)
+			return ag_err_set(err, AG_EINVAL, "\"envs\"[%zu] is "
+			    "not a string: entries are env names, or [\"*\"] "
+			    "alone", i);
+		if (*s == '\0')
+			return ag_err_set(err, AG_EINVAL, "\"envs\"[%zu] is "
+			    "empty: entries are env names", i);
+		if (strcmp(s, "*") == 0) {
+			if (json_array_size(envs) == 1)
+				return 0;
+			return ag_err_set(err, AG_EINVAL, "\"envs\"[%zu] is "
+			    "\"*\" among env names: \"*\" stands alone "
+			    "([\"*\"] for all envs)", i);
+		}
+		if (ag_env_name_check(s, NULL) < 0 ||
+		    ag_env_get(&rec, augerd.store, s, NULL) < 0)
+			return ag_err_set(err, AG_EINVAL, "\"envs\"[%zu]: no "
+			    "env \"%.64s\" (create it first, or use [\"*\"])",
+			    i, s);
+		json_decref(rec);
+		for (j = 0; j < i; j++) {
+			f = json_array_get(envs, j);
+			if (strcmp(json_string_value(f), s) == 0)
+				return ag_err_set(err, AG_EINVAL, "\"envs\"[%zu]:"
+				    " \"%s\" is listed twice", i, s);
+		}
+	}
+	return 0;
 }
 
 /* Finds a token or key record by name; optionally lists them all. */
@@ -185,35 +256,26 @@ static json_t *
 grant_parse(struct apijob *a, json_t *j, const char *db)
 {
 	struct cred_find f = { 0 };
+	struct ag_err err = { 0, "" };
 	const char *name, *role;
-	json_t *envs, *e;
+	json_t *envs;
 	enum ag_role r;
-	size_t i;
 
 	name = json_string_value(json_object_get(j, "name"));
 	role = json_string_value(json_object_get(j, "role"));
 	envs = json_object_get(j, "envs");
-	if (name == NULL || !name_ok(name)) {
-		api_fail(a, 400, "\"name\" must be 1-63 of A-Z a-z 0-9 . _ - "
-		    "(and not \"admin\")");
-		return NULL;
+	if (name == NULL)
+		ag_err_set(&err, AG_EINVAL, "\"name\" (a string) is required");
+	else if (name_check(name, &err) == 0) {
+		if (role == NULL || auth_role_parse(&r, role) < 0)
+			ag_err_set(&err, AG_EINVAL, "\"role\" must be admin, "
+			    "deploy or read");
+		else
+			envs_check(envs, &err);
 	}
-	if (role == NULL || auth_role_parse(&r, role) < 0) {
-		api_fail(a, 400, "\"role\" must be admin, deploy or read");
+	if (err.code != 0) {
+		api_fail(a, http_status_of(err.code), "%s", err.msg);
 		return NULL;
-	}
-	if (envs != NULL && (!json_is_array(envs) ||
-	    json_array_size(envs) > AUTH_MAX_ENVS)) {
-		api_fail(a, 400, "\"envs\" must be an array of at most %d env "
-		    "names, or [\"*\"]", AUTH_MAX_ENVS);
-		return NULL;
-	}
-	json_array_foreach(envs, i, e) {
-		if (!json_is_string(e) || json_string_length(e) == 0 ||
-		    json_string_length(e) > 63) {
-			api_fail(a, 400, "\"envs\" entries must be env names");
-			return NULL;
-		}
 	}
 	f.name = name;
 	ag_store_scan(augerd.store, db, NULL, 0, cred_each, &f, NULL);

@@ -138,12 +138,15 @@ deploy_bootstrap(struct apijob *a, const char *arg)
 		    "\"env\" is required");
 		goto out;
 	}
-	/* flux-<env>, flux-<env>-2, ...: each bootstrap a new credential. */
+	/*
+	 * auger-<env>-git (the Secret's name), then -2, -3...: each bootstrap
+	 * a new credential, in the "auger-" names no one else may take.
+	 */
 	for (i = 1; i < 1000; i++) {
 		if (i == 1)
-			snprintf(name, sizeof name, "flux-%s", env);
+			snprintf(name, sizeof name, "auger-%s-git", env);
 		else
-			snprintf(name, sizeof name, "flux-%s-%d", env, i);
+			snprintf(name, sizeof name, "auger-%s-git-%d", env, i);
 		if (!auth_name_taken("tokens", name))
 			break;
 	}
@@ -320,7 +323,12 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		m = json_incref((json_t *)manifest);
 	else if (ag_template_json(&m, manifest, vars, &e) < 0)
 		m = NULL;
-	if (m == NULL || render_manifest(&p->ro, m, &e) < 0) {
+	/* The folder is the templated name, checked before rendering. */
+	if (m != NULL && json_is_string(json_object_get(m, "app")))
+		snprintf(p->app, sizeof p->app, "%s", json_string_value(
+		    json_object_get(m, "app")));
+	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
+	    render_manifest(&p->ro, m, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;
@@ -595,6 +603,7 @@ deploy_artifacts_list(struct apijob *a, const char *arg)
 	q.offset = (size_t)qint(a, "offset");
 	q.since = qint(a, "since");
 	q.until = qint(a, "until");
+	q.scope = &a->cred.g;
 	if (ag_artifact_list(&out, augerd.store, &q, &err) < 0) {
 		api_fail(a, 500, "%s", err.msg);
 		return;
@@ -684,6 +693,7 @@ deploy_status(struct apijob *a, const char *arg)
 
 struct target {
 	const char	*app, *to, *by;
+	char		 tobuf[64];	/* a "to" that was not a JSON string */
 };
 
 struct status_arg {
@@ -730,11 +740,17 @@ locked_delete(json_t **out, const struct ag_release_ctx *c, void *arg,
 	return ag_release_delete(out, c, t->app, t->by, err);
 }
 
-/* env, app (and to) from the query string or a JSON body. */
+/*
+ * env, app (and to) from the query string or a JSON body. A "to" that is
+ * not a string goes to the release engine as its JSON text, so that one
+ * rule (AG_RELEASE_TO_RULE) judges 3, "3", 1.5 and {} alike.
+ */
 static int
 target_args(struct apijob *a, json_t **body, const char **env,
     struct target *t)
 {
+	const json_t *to;
+
 	*body = NULL;
 	*env = api_query(a, "env");
 	t->app = api_query(a, "app");
@@ -747,14 +763,16 @@ target_args(struct apijob *a, json_t **body, const char **env,
 		if (json_is_string(json_object_get(*body, "app")))
 			t->app = json_string_value(json_object_get(*body,
 			    "app"));
-		if (json_is_string(json_object_get(*body, "to")))
-			t->to = json_string_value(json_object_get(*body, "to"));
-		else if (json_is_integer(json_object_get(*body, "to"))) {
-			static __thread char num[32];
+		to = json_object_get(*body, "to");
+		if (json_is_string(to))
+			t->to = json_string_value(to);
+		else if (to != NULL && !json_is_null(to)) {
+			char *s = json_dumps(to, JSON_ENCODE_ANY |
+			    JSON_COMPACT);
 
-			snprintf(num, sizeof num, "%lld", (long long)
-			    json_integer_value(json_object_get(*body, "to")));
-			t->to = num;
+			snprintf(t->tobuf, sizeof t->tobuf, "%s", s ? s : "?");
+			free(s);
+			t->to = t->tobuf;
 		}
 	}
 	if (t->app == NULL || *t->app == '\0') {
@@ -812,61 +830,106 @@ deploy_delete(struct apijob *a, const char *arg)
  * sha256=<hex HMAC of the body>). Its metadata.revision ("main@sha1:<sha>")
  * names the gitops commit whose status it reports.
  */
+/*
+ * A copy of s for one log line: at most max bytes (cut on a UTF-8
+ * character's start), controls as '?'.
+ */
+static void
+log_text(char *out, size_t outsz, const char *s, size_t max)
+{
+	size_t i, n = strlen(s), lim = max < outsz - 1 ? max : outsz - 1;
+
+	if (n > lim) {
+		n = lim;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[n] = '\0';
+}
+
 void
 deploy_flux_events(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	unsigned char mac[32];
 	unsigned int maclen = 0;
-	char hex[65], *p;
-	const char *env = api_query(a, "env"), *rev, *reason, *msg, *sha;
+	char hex[65], *p, shown[AG_ENV_MAX + 1], why[256];
+	char *reason = NULL, *msg = NULL;
+	const char *env = api_query(a, "env"), *rev, *sha, *key;
 	json_t *rec = NULL, *ev = NULL;
 	size_t marked = 0;
-	int i;
+	int i, known;
 
 	(void)arg;
-	if (env == NULL || ag_env_get(&rec, augerd.store, env, &err) < 0) {
-		api_fail(a, env ? 404 : 400, "%s", env ? err.msg :
-		    "?env= is required");
+	if (env == NULL) {
+		api_fail(a, http_status_of(AG_EINVAL), "?env= is required");
 		return;
 	}
-	HMAC(EVP_sha256(), json_string_value(json_object_get(rec,
-	    "eventsToken")), (int)json_string_length(json_object_get(rec,
-	    "eventsToken")), (const unsigned char *)a->body, a->bodylen, mac,
-	    &maclen);
+	/*
+	 * An env that does not exist gets the same 401 as a bad signature,
+	 * after the same work: the answer tells nothing of which envs exist.
+	 */
+	known = ag_env_name_check(env, NULL) == 0 &&
+	    ag_env_get(&rec, augerd.store, env, NULL) == 0;
+	key = known ? json_string_value(json_object_get(rec, "eventsToken")) :
+	    NULL;
+	if (key == NULL)
+		key = "0000000000000000000000000000000000000000000000000000000000000000";
+	HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)a->body,
+	    a->bodylen, mac, &maclen);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 	p = a->signature;
+	log_text(shown, sizeof shown, env, AG_ENV_MAX);
 	if (strncmp(p, "sha256=", 7) != 0 || strlen(p + 7) != 64 ||
-	    CRYPTO_memcmp(p + 7, hex, 64) != 0) {
-		log_info("flux event for %s: bad signature", env);
-		api_fail(a, 401, "bad or missing X-Signature (sha256=HMAC of "
-		    "the body with the env's events token)");
+	    CRYPTO_memcmp(p + 7, hex, 64) != 0 || !known) {
+		log_info("flux event for %s: %s", shown, known ?
+		    "bad signature" : "no such env");
+		api_fail(a, http_status_of(AG_EAUTH), "bad or missing "
+		    "X-Signature (sha256=HMAC of the body with the env's events "
+		    "token)");
 		goto out;
 	}
 	if ((ev = api_body(a)) == NULL)
 		goto out;
 	rev = json_string_value(json_object_get(json_object_get(ev,
 	    "metadata"), "revision"));
-	reason = json_string_value(json_object_get(ev, "reason"));
-	msg = json_string_value(json_object_get(ev, "message"));
-	if (rev == NULL || reason == NULL) {
-		api_fail(a, 400, "event needs metadata.revision and reason");
+	if (rev == NULL || !json_is_string(json_object_get(ev, "reason"))) {
+		api_fail(a, http_status_of(AG_EINVAL), "event needs "
+		    "metadata.revision and reason");
+		goto out;
+	}
+	/* Bounded once, here: what is stored, logged and answered. */
+	reason = strndup(json_string_value(json_object_get(ev, "reason")),
+	    ag_release_status_len(json_string_value(json_object_get(ev,
+	    "reason"))));
+	msg = json_is_string(json_object_get(ev, "message")) ?
+	    strndup(json_string_value(json_object_get(ev, "message")),
+	    ag_release_status_len(json_string_value(json_object_get(ev,
+	    "message")))) : strdup("");
+	if (reason == NULL || msg == NULL) {
+		api_fail(a, http_status_of(AG_EINTERNAL), "out of memory");
 		goto out;
 	}
 	/* "main@sha1:<sha>", "main/<sha>", or the bare sha. */
 	sha = strrchr(rev, ':') ? strrchr(rev, ':') + 1 : strrchr(rev, '/') ?
 	    strrchr(rev, '/') + 1 : rev;
-	if (set_status(env, sha, reason, msg ? msg : "", &marked, &err) < 0) {
+	if (set_status(env, sha, reason, msg, &marked, &err) < 0) {
 		api_fail(a, http_status_of(err.code), "%s", err.msg);
 		goto out;
 	}
-	log_info("flux event %s: %.12s %s (%zu commit(s))", env, sha, reason,
+	log_text(why, sizeof why, reason, sizeof why - 1);
+	log_info("flux event %s: %.12s %s (%zu commit(s))", env, sha, why,
 	    marked);
 	a->status = 200;
 	a->out = json_pack("{s:s,s:s,s:I}", "sha", sha, "status", reason,
 	    "marked", (json_int_t)marked);
 out:
+	free(reason);
+	free(msg);
 	json_decref(ev);
 	json_decref(rec);
 }
@@ -875,7 +938,7 @@ int
 deploy_delete_app(json_t **out, const char *env, const char *app,
     const char *by, struct ag_err *err)
 {
-	struct target t = { app, NULL, by };
+	struct target t = { app, NULL, by, "" };
 
 	return with_env(out, env, locked_delete, &t, err);
 }

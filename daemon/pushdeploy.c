@@ -14,7 +14,9 @@
 #include "auger/access.h"
 #include "auger/artifact.h"
 #include "auger/dotenv.h"
+#include "auger/gitops.h"
 #include "auger/policy.h"
+#include "auger/release.h"
 #include "auger/template.h"
 #include "auger/yaml.h"
 #include "../hooks/config.h"
@@ -26,8 +28,10 @@
 #include "pushdeploy.h"
 
 #define PUSH_MAX_MANIFESTS	64
-#define PUSH_MAX_FILE		(1024 * 1024)	/* one manifest or vars file */
+/* One file read from a push: a manifest, a vars file, a file to validate. */
+#define PUSH_MAX_FILE		(1024 * 1024)
 #define PUSH_MAX_VALIDATE	(32UL * 1024 * 1024)	/* files checked */
+#define PUSH_MAX_DEPTH		32	/* folders below a top-level one */
 
 static const git_oid zero_oid;
 
@@ -126,24 +130,56 @@ scan_app(char *out, size_t outsz, const char *text)
 	}
 }
 
+/*
+ * The text of the blob id (at path, for messages). Its size comes from the
+ * object's header first: a blob over PUSH_MAX_FILE is refused (AG_ETOOBIG)
+ * without being inflated.
+ */
 static int
-blob_text(char **out, size_t *len, git_repository *repo, const git_oid *id)
+blob_text(char **out, size_t *len, git_repository *repo, const git_oid *id,
+    const char *path, struct ag_err *err)
 {
+	git_odb *odb = NULL;
 	git_blob *b = NULL;
+	git_object_t type;
+	size_t size;
+	int r = -1;
 
+	*out = NULL;
+	*len = 0;
+	if (git_repository_odb(&odb, repo) < 0 ||
+	    git_odb_read_header(&size, &type, odb, id) < 0) {
+		r = ag_err_git(err, "%s: reading its header", path);
+		goto out;
+	}
+	if (type != GIT_OBJECT_BLOB) {
+		r = ag_err_set(err, AG_EINVAL, "%s is not a file", path);
+		goto out;
+	}
+	if (size > PUSH_MAX_FILE) {
+		r = ag_err_set(err, AG_ETOOBIG, "%s is %zu bytes, over the "
+		    "per-file limit of %d bytes (1 MiB)", path, size,
+		    PUSH_MAX_FILE);
+		goto out;
+	}
 	if (git_blob_lookup(&b, repo, id) < 0) {
-		git_error_clear();
-		return -1;
+		r = ag_err_git(err, "%s: reading it", path);
+		goto out;
 	}
 	*len = (size_t)git_blob_rawsize(b);
-	if (*len > PUSH_MAX_FILE || (*out = malloc(*len + 1)) == NULL) {
-		git_blob_free(b);
-		return -1;
+	if ((*out = malloc(*len + 1)) == NULL) {
+		*len = 0;
+		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+		goto out;
 	}
 	memcpy(*out, git_blob_rawcontent(b), *len);
 	(*out)[*len] = '\0';
+	r = 0;
+out:
+	git_error_clear();
 	git_blob_free(b);
-	return 0;
+	git_odb_free(odb);
+	return r;
 }
 
 static int
@@ -168,7 +204,7 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 	git_tree *tree = NULL, *sub = NULL;
 	json_t *out = json_array(), *m, *v, *dv;
 	char path[512], app[128], *text, *expanded;
-	size_t i, k, n, len;
+	size_t i, k, n, len, seen = 0;
 	struct ag_err err;
 
 	if (git_commit_tree(&tree, commit) < 0)
@@ -183,15 +219,16 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 			continue;
 		}
 		memset(&err, 0, sizeof err);
-		if (blob_text(&text, &len, repo, git_tree_entry_id(e)) == 0) {
-			if (ag_dotenv_parse(&dv, text, len, &err) == 0) {
-				json_object_update_missing(vars, dv);
-				json_decref(dv);
-			} else
-				json_array_append_new(errors, json_sprintf(
-				    "%s: %s", path, err.msg));
-			free(text);
-		}
+		if (blob_text(&text, &len, repo, git_tree_entry_id(e), path,
+		    &err) < 0)
+			json_array_append_new(errors, json_string(err.msg));
+		else if (ag_dotenv_parse(&dv, text, len, &err) == 0) {
+			json_object_update_missing(vars, dv);
+			json_decref(dv);
+		} else
+			json_array_append_new(errors, json_sprintf("%s: %s",
+			    path, err.msg));
+		free(text);
 		git_tree_entry_free(e);
 	}
 	for (k = 0; k < 2; k++) {
@@ -201,8 +238,7 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 		    git_tree_lookup(&sub, repo, git_tree_entry_id(de)) < 0)
 			continue;
 		n = git_tree_entrycount(sub);
-		for (i = 0; i < n && json_array_size(out) < PUSH_MAX_MANIFESTS;
-		    i++) {
+		for (i = 0; i < n; i++) {
 			const git_tree_entry *e = git_tree_entry_byindex(sub, i);
 
 			if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
@@ -210,14 +246,23 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 				continue;
 			snprintf(path, sizeof path, "%s/%s", dirs[k],
 			    git_tree_entry_name(e));
-			if (blob_text(&text, &len, repo,
-			    git_tree_entry_id(e)) < 0) {
-				json_array_append_new(errors, json_sprintf(
-				    "%s: unreadable or larger than %d bytes",
-				    path, PUSH_MAX_FILE));
+			/* None is left out unsaid (once, not once each). */
+			if (++seen > PUSH_MAX_MANIFESTS) {
+				if (seen == PUSH_MAX_MANIFESTS + 1)
+					json_array_append_new(errors,
+					    json_sprintf("%s and the manifests "
+					    "after it: not read: a commit carries "
+					    "at most %d", path,
+					    PUSH_MAX_MANIFESTS));
 				continue;
 			}
 			memset(&err, 0, sizeof err);
+			if (blob_text(&text, &len, repo, git_tree_entry_id(e),
+			    path, &err) < 0) {
+				json_array_append_new(errors, json_string(
+				    err.msg));
+				continue;
+			}
 			scan_app(app, sizeof app, text);
 			v = json_deep_copy(vars);
 			json_object_set_new(v, "APP", json_string(app));
@@ -234,6 +279,10 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 				json_array_append_new(errors, json_sprintf(
 				    "%s: a manifest needs \"app\" and \"env\"",
 				    path));
+			else if (ag_release_app_check(json_string_value(
+			    json_object_get(m, "app")), &err) < 0)
+				json_array_append_new(errors, json_sprintf(
+				    "%s: %s", path, err.msg));
 			else {
 				json_object_set_new(m, "file", json_string(path));
 				json_array_append(out, m);
@@ -548,18 +597,125 @@ app_post(void *arg, git_repository *repo, struct ag_receive_req *req,
 	return 0;
 }
 
-/* The files of the top-level folders that differ between two trees. */
-static int
-changed_files(struct validate_file **out, size_t *n, char ***bufs,
-    git_repository *repo, git_tree *old, git_tree *new)
+/* The files a gitops push hands to the chain, with their buffers. */
+struct vset {
+	struct validate_file	*v;
+	char			**b;	/* data, path of each: owned */
+	size_t			 n, cap, total;
+};
+
+static void
+vset_free(struct vset *vs)
 {
-	struct validate_file *v = NULL, *nv;
-	char **b = NULL, **nb, *text, path[1024];
-	size_t i, j, cnt, sz, blen, total = 0, cap = 0;
-	git_tree *sub = NULL;
+	size_t i;
+
+	for (i = 0; i < 2 * vs->n; i++)
+		free(vs->b[i]);
+	free(vs->b);
+	free(vs->v);
+	memset(vs, 0, sizeof *vs);
+}
+
+/* Reads one blob into vs: no file is left out, none over the limits. */
+static int
+vset_blob(struct vset *vs, git_repository *repo, const git_oid *id,
+    const char *path, struct ag_err *err)
+{
+	struct validate_file *nv;
+	char *text = NULL, *p = NULL, **nb;
+	size_t len;
+
+	if (vs->n >= VALIDATE_MAX_FILES)
+		return ag_err_set(err, AG_ETOOBIG, "more than %d files to "
+		    "validate (at %s)", VALIDATE_MAX_FILES, path);
+	if (blob_text(&text, &len, repo, id, path, err) < 0)
+		return err->code;
+	if ((vs->total += len) > PUSH_MAX_VALIDATE) {
+		free(text);
+		return ag_err_set(err, AG_ETOOBIG, "the changed files exceed "
+		    "the validation limit of %lu bytes (32 MiB) at %s",
+		    PUSH_MAX_VALIDATE, path);
+	}
+	if (vs->n == vs->cap) {
+		vs->cap = vs->cap ? vs->cap * 2 : 16;
+		if ((nv = realloc(vs->v, vs->cap * sizeof *nv)) == NULL)
+			goto oom;
+		vs->v = nv;
+		if ((nb = realloc(vs->b, 2 * vs->cap * sizeof *nb)) == NULL)
+			goto oom;
+		vs->b = nb;
+	}
+	if ((p = strdup(path)) == NULL)
+		goto oom;
+	vs->b[2 * vs->n] = text;
+	vs->b[2 * vs->n + 1] = p;
+	vs->v[vs->n].path = p;
+	vs->v[vs->n].data = text;
+	vs->v[vs->n].len = len;
+	vs->n++;
+	return 0;
+oom:
+	free(text);
+	return ag_err_set(err, AG_EINTERNAL, "out of memory");
+}
+
+/*
+ * Every file below tree (at prefix), at any depth up to PUSH_MAX_DEPTH:
+ * Flux applies a folder's subfolders too. Submodules hold no file here.
+ */
+static int
+vset_tree(struct vset *vs, git_repository *repo, const git_oid *id,
+    const char *prefix, int depth, struct ag_err *err)
+{
+	git_tree *tree = NULL;
+	char path[4096];
+	size_t i, n;
 	int r = -1;
 
-	*n = 0;
+	if (depth > PUSH_MAX_DEPTH)
+		return ag_err_set(err, AG_ETOOBIG, "%s/: folders nested deeper "
+		    "than %d levels", prefix, PUSH_MAX_DEPTH);
+	if (git_tree_lookup(&tree, repo, id) < 0)
+		return ag_err_git(err, "%s/: reading the folder", prefix);
+	n = git_tree_entrycount(tree);
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", prefix,
+		    git_tree_entry_name(e)) >= sizeof path) {
+			r = ag_err_set(err, AG_ETOOBIG, "%.200s...: a path "
+			    "longer than %zu bytes", path, sizeof path - 1);
+			goto out;
+		}
+		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			r = vset_blob(vs, repo, git_tree_entry_id(e), path, err);
+		else if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			r = vset_tree(vs, repo, git_tree_entry_id(e), path,
+			    depth + 1, err);
+		else
+			r = 0;
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	git_tree_free(tree);
+	return r;
+}
+
+/*
+ * The files of the top-level entries that differ between two trees:
+ * changed files, and every file of a changed folder (duplicates are
+ * found within a folder).
+ */
+static int
+changed_files(struct vset *vs, git_repository *repo, git_tree *old,
+    git_tree *new, struct ag_err *err)
+{
+	size_t i, cnt;
+	int r;
+
+	memset(vs, 0, sizeof *vs);
 	cnt = git_tree_entrycount(new);
 	for (i = 0; i < cnt; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(new, i);
@@ -569,83 +725,89 @@ changed_files(struct validate_file **out, size_t *n, char ***bufs,
 		if (oe != NULL && git_oid_equal(git_tree_entry_id(oe),
 		    git_tree_entry_id(e)))
 			continue;
-		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
-			if (!is_yaml(git_tree_entry_name(e)))
-				continue;
-			sub = NULL;
-		} else if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
-		    git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
-			continue;
-		sz = sub ? git_tree_entrycount(sub) : 1;
-		for (j = 0; j < sz; j++) {
-			const git_tree_entry *f = sub ?
-			    git_tree_entry_byindex(sub, j) : e;
-
-			if (git_tree_entry_type(f) != GIT_OBJECT_BLOB)
-				continue;
-			if (blob_text(&text, &blen, repo,
-			    git_tree_entry_id(f)) < 0)
-				continue;
-			if ((total += blen) > PUSH_MAX_VALIDATE) {
-				free(text);
-				git_tree_free(sub);
-				sub = NULL;
-				goto toobig;
-			}
-			snprintf(path, sizeof path, "%s%s%s",
-			    sub ? git_tree_entry_name(e) : "", sub ? "/" : "",
-			    git_tree_entry_name(f));
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 16;
-				if ((nv = realloc(v, cap * sizeof *v)) == NULL) {
-					free(text);
-					goto oom;
-				}
-				v = nv;
-				if ((nb = realloc(b, 2 * cap * sizeof *b)) ==
-				    NULL) {
-					free(text);
-					goto oom;
-				}
-				b = nb;
-			}
-			b[2 * *n] = text;
-			b[2 * *n + 1] = strdup(path);
-			v[*n].path = b[2 * *n + 1];
-			v[*n].data = text;
-			v[*n].len = blen;
-			(*n)++;
+		if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+			r = vset_blob(vs, repo, git_tree_entry_id(e),
+			    git_tree_entry_name(e), err);
+		else if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			r = vset_tree(vs, repo, git_tree_entry_id(e),
+			    git_tree_entry_name(e), 1, err);
+		else
+			r = 0;
+		if (r < 0) {
+			vset_free(vs);
+			return r;
 		}
-		git_tree_free(sub);
-		sub = NULL;
 	}
-	*out = v;
-	*bufs = b;
 	return 0;
-toobig:
-	r = -2;
-oom:
-	git_tree_free(sub);
-	for (i = 0; i < 2 * *n; i++)
-		free(b[i]);
-	free(b);
-	free(v);
-	*n = 0;
-	return r;
 }
 
-/* Before refs move: the pushed tree must pass the validating chain. */
+/* Whether new adds, changes or removes flux/ against base. */
+static int
+touches_flux(const git_tree *base, const git_tree *new)
+{
+	const git_tree_entry *a = base ? git_tree_entry_byname(base, "flux") :
+	    NULL;
+	const git_tree_entry *b = git_tree_entry_byname(new, "flux");
+
+	if (a == NULL || b == NULL)
+		return a != b;
+	return !git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) ||
+	    git_tree_entry_filemode(a) != git_tree_entry_filemode(b);
+}
+
+/*
+ * The tree a pushed ref is compared with: its old commit's, or for a new
+ * ref, main's (what Flux applies). *tree NULL when there is none.
+ */
+static void
+base_tree(git_tree **tree, git_repository *repo,
+    const struct ag_receive_cmd *c)
+{
+	git_commit *commit = NULL;
+	git_oid id;
+
+	*tree = NULL;
+	if (!git_oid_equal(&c->old_oid, &zero_oid))
+		git_oid_cpy(&id, &c->old_oid);
+	else if (git_reference_name_to_id(&id, repo, AG_GITOPS_BRANCH) < 0) {
+		git_error_clear();
+		return;
+	}
+	if (git_commit_lookup(&commit, repo, &id) < 0 ||
+	    git_commit_tree(tree, commit) < 0)
+		git_error_clear();
+	git_commit_free(commit);
+}
+
+/* One refused ref: the message on the terminal and in "ng <ref> <why>". */
+static void
+gitops_refuse(struct pushctx *pc, struct ag_receive_cmd *c,
+    struct ag_receive_ctx *ctx, const char *m)
+{
+	const char *nl = strchr(m, '\n');
+
+	say_lines(ctx, "", m);
+	ag_receive_refuse(c, "%.*s", (int)(nl ? nl - m : (long)strlen(m)), m);
+	log_info("push to %s %s by %s refused: %.200s", pc->repo, c->ref,
+	    pc->cred.name, m);
+}
+
+/*
+ * Before refs move: flux/ is the admin's (it holds the env's own Flux
+ * objects, exempt from the apps rules), and the pushed tree must pass the
+ * validating chain.
+ */
 static int
 gitops_check(void *arg, git_repository *qrepo, struct ag_receive_req *req,
     struct ag_receive_ctx *ctx)
 {
 	struct pushctx *pc = arg;
-	struct validate_file *files = NULL;
+	struct vset vs = { 0 };
 	git_commit *oc = NULL, *nc = NULL;
-	git_tree *ot = NULL, *nt = NULL;
-	char **bufs = NULL, *msg = NULL;
+	git_tree *ot = NULL, *nt = NULL, *bt = NULL;
+	char *msg = NULL, why[512];
 	struct ag_err err = { 0, "" };
-	size_t i, j, n;
+	size_t i;
 	int rc;
 
 	for (i = 0; i < req->n; i++) {
@@ -662,41 +824,37 @@ gitops_check(void *arg, git_repository *qrepo, struct ag_receive_req *req,
 		    (git_commit_lookup(&oc, qrepo, &c->old_oid) < 0 ||
 		    git_commit_tree(&ot, oc) < 0))
 			git_error_clear();
-		if ((rc = changed_files(&files, &n, &bufs, qrepo, ot,
-		    nt)) < 0) {
-			ag_receive_refuse(c, rc == -2 ? "the changed files "
-			    "exceed the validation limit (32 MiB)" :
-			    "out of memory");
+		base_tree(&bt, qrepo, c);
+		if (pc->cred.g.role != AG_ROLE_ADMIN && touches_flux(bt, nt)) {
+			snprintf(why, sizeof why, "flux/ may be changed by an "
+			    "admin credential only: it holds the env's own "
+			    "Flux objects (%s is a %s credential)",
+			    pc->cred.name, pc->cred.g.role == AG_ROLE_DEPLOY ?
+			    "deploy" : "read");
+			gitops_refuse(pc, c, ctx, why);
+			goto next;
+		}
+		ag_err_clear(&err);
+		if (changed_files(&vs, qrepo, ot, nt, &err) < 0) {
+			gitops_refuse(pc, c, ctx, err.msg);
 			goto next;
 		}
 		msg = NULL;
 		ag_err_clear(&err);
 		rc = pushdeploy_validate(&msg, pc->env, pc->gitops == 2,
 		    "gitops-push", pc->repo, c->ref, pc->cred.name,
-		    git_commit_message(nc), files, n, &err);
-		if (rc != 0) {
-			const char *m = msg ? msg : err.msg;
-			const char *nl = strchr(m, '\n');
-
-			say_lines(ctx, "", m);
-			ag_receive_refuse(c, "%.*s", (int)(nl ? nl - m :
-			    (long)strlen(m)), m);
-			log_info("push to %s %s by %s refused: %.200s",
-			    pc->repo, c->ref, pc->cred.name, m);
-		}
+		    git_commit_message(nc), vs.v, vs.n, &err);
+		if (rc != 0)
+			gitops_refuse(pc, c, ctx, msg ? msg : err.msg);
 		free(msg);
-		for (j = 0; j < 2 * n; j++)
-			free(bufs[j]);
-		free(bufs);
-		free(files);
-		bufs = NULL;
-		files = NULL;
+		vset_free(&vs);
 next:
+		git_tree_free(bt);
 		git_tree_free(ot);
 		git_tree_free(nt);
 		git_commit_free(oc);
 		git_commit_free(nc);
-		ot = nt = NULL;
+		bt = ot = nt = NULL;
 		oc = nc = NULL;
 	}
 	return 0;

@@ -21,6 +21,11 @@
 #define VALIDATE_DNS_SUBDOMAIN_MAX	253
 /* Bytes of one line of a message before it is cut. */
 #define VALIDATE_LINE_MAX		1024
+/* Lists inside Lists whose items are still read as documents. */
+#define VALIDATE_LIST_DEPTH		8
+/* "document N item N item N ...": room for VALIDATE_LIST_DEPTH items. */
+#define VALIDATE_WHERE_MAX		(32 + 32 * VALIDATE_LIST_DEPTH)
+#define VALIDATE_TOP			SIZE_MAX	/* no parent List */
 
 static const char validate_truncated[] = "... (truncated)";
 
@@ -51,12 +56,28 @@ struct validate_msg {
 	struct ag_err	*err;
 };
 
+/*
+ * One object the stages check: a document of a file, or an item of a
+ * List (kubectl and kustomize apply a List's items as objects of their
+ * own, so they are checked as documents too).
+ */
+struct validate_doc {
+	const json_t	*doc;		/* borrowed from the file's docs */
+	size_t		 parent;	/* the List's entry, or VALIDATE_TOP */
+	size_t		 num;		/* document or item number, from 1 */
+	int		 list;		/* a List: its items follow it */
+	int		 toodeep;	/* a List nested past the bound */
+};
+
 /* The files of one call, each YAML one parsed. */
 struct validate_set {
 	const struct validate_file	*files;
 	size_t				 n;
 	json_t				**docs;	/* NULL: not YAML, or bad */
 	char				**bad;	/* why a YAML file did not parse */
+	struct validate_doc		**ents;	/* docs and List items */
+	size_t				*nents;
+	size_t				*capents;
 };
 
 static int
@@ -184,10 +205,89 @@ validate_set_free(struct validate_set *s)
 			json_decref(s->docs[i]);
 		if (s->bad != NULL)
 			free(s->bad[i]);
+		if (s->ents != NULL)
+			free(s->ents[i]);
 	}
 	free(s->docs);
 	free(s->bad);
+	free(s->ents);
+	free(s->nents);
+	free(s->capents);
 	memset(s, 0, sizeof *s);
+}
+
+/* A List kind, as kubectl tells them: "List" or any kind ending in it. */
+static int
+validate_is_list(const json_t *doc)
+{
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+
+	return kind != NULL && validate_has_suffix(kind, "List");
+}
+
+/* Where entry i of a file is, for messages: "document 2 item 1". */
+static void
+validate_where(char *out, size_t outsz, const struct validate_doc *ents,
+    size_t i)
+{
+	size_t chain[VALIDATE_LIST_DEPTH + 1], n = 0, len;
+	int w;
+
+	while (i != VALIDATE_TOP && n < VALIDATE_LIST_DEPTH + 1) {
+		chain[n++] = i;
+		i = ents[i].parent;
+	}
+	w = snprintf(out, outsz, "document %zu", ents[chain[n - 1]].num);
+	len = w < 0 ? 0 : (size_t)w;
+	while (--n > 0 && len < outsz) {
+		w = snprintf(out + len, outsz - len, " item %zu",
+		    ents[chain[n - 1]].num);
+		len += w < 0 ? 0 : (size_t)w;
+	}
+}
+
+/*
+ * Appends doc (number num in parent, a List's entry or VALIDATE_TOP) to
+ * file fi's objects, then, for a List, its items, recursively down to
+ * VALIDATE_LIST_DEPTH.
+ */
+static int
+validate_flatten(struct validate_set *s, size_t fi, const json_t *doc,
+    size_t parent, size_t num, int depth, struct ag_err *err)
+{
+	struct validate_doc *d, *nd;
+	const json_t *items, *it;
+	size_t k, at, cap;
+	int r;
+
+	if (s->nents[fi] == s->capents[fi]) {
+		cap = s->capents[fi] ? s->capents[fi] * 2 : 8;
+		if ((nd = realloc(s->ents[fi], cap * sizeof *nd)) == NULL)
+			return validate_oom(err);
+		s->ents[fi] = nd;
+		s->capents[fi] = cap;
+	}
+	at = s->nents[fi]++;
+	d = &s->ents[fi][at];
+	memset(d, 0, sizeof *d);
+	d->doc = doc;
+	d->parent = parent;
+	d->num = num;
+	if (!json_is_object(doc) || !validate_is_list(doc))
+		return 0;
+	d->list = 1;
+	items = json_object_get(doc, "items");
+	if (!json_is_array(items))
+		return 0;	/* validate-k8s says so */
+	if (depth >= VALIDATE_LIST_DEPTH) {
+		d->toodeep = 1;
+		return 0;
+	}
+	json_array_foreach(items, k, it)
+		if ((r = validate_flatten(s, fi, it, at, k + 1, depth + 1,
+		    err)) < 0)
+			return r;
+	return 0;
 }
 
 /* Parses every YAML file; a parse error is kept for the stages to say. */
@@ -196,7 +296,8 @@ validate_set_load(struct validate_set *s, const struct validate_file *files,
     size_t n, struct ag_err *err)
 {
 	struct ag_err perr;
-	size_t i;
+	const json_t *doc;
+	size_t i, j;
 	int r;
 
 	memset(s, 0, sizeof *s);
@@ -211,8 +312,12 @@ validate_set_load(struct validate_set *s, const struct validate_file *files,
 		return 0;
 	s->docs = calloc(n, sizeof *s->docs);
 	s->bad = calloc(n, sizeof *s->bad);
+	s->ents = calloc(n, sizeof *s->ents);
+	s->nents = calloc(n, sizeof *s->nents);
+	s->capents = calloc(n, sizeof *s->capents);
 	s->n = n;
-	if (s->docs == NULL || s->bad == NULL) {
+	if (s->docs == NULL || s->bad == NULL || s->ents == NULL ||
+	    s->nents == NULL || s->capents == NULL) {
 		validate_set_free(s);
 		return validate_oom(err);
 	}
@@ -235,6 +340,13 @@ validate_set_load(struct validate_set *s, const struct validate_file *files,
 		if (r < 0 && (s->bad[i] = strdup(perr.msg)) == NULL) {
 			validate_set_free(s);
 			return validate_oom(err);
+		}
+		json_array_foreach(s->docs[i], j, doc) {
+			if ((r = validate_flatten(s, i, doc, VALIDATE_TOP,
+			    j + 1, 0, err)) < 0) {
+				validate_set_free(s);
+				return r;
+			}
 		}
 	}
 	return 0;
@@ -287,7 +399,7 @@ validate_is_cluster_kind(const char *kind)
 
 /* A string field of obj: 1 there, 0 a problem was added, <0 an error. */
 static int
-validate_str_field(struct validate_msg *m, const char *path, size_t idx,
+validate_str_field(struct validate_msg *m, const char *path, const char *idx,
     const json_t *obj, const char *key, const char *name, const char **out)
 {
 	const json_t *v = json_object_get(obj, key);
@@ -295,14 +407,12 @@ validate_str_field(struct validate_msg *m, const char *path, size_t idx,
 
 	*out = NULL;
 	if (v == NULL || json_is_null(v))
-		r = validate_add(m, "%s: document %zu: %s is missing", path,
-		    idx, name);
+		r = validate_add(m, "%s: %s: %s is missing", path, idx, name);
 	else if (!json_is_string(v))
-		r = validate_add(m, "%s: document %zu: %s must be a string",
-		    path, idx, name);
+		r = validate_add(m, "%s: %s: %s must be a string", path, idx,
+		    name);
 	else if (json_string_length(v) == 0)
-		r = validate_add(m, "%s: document %zu: %s is empty", path,
-		    idx, name);
+		r = validate_add(m, "%s: %s: %s is empty", path, idx, name);
 	else {
 		*out = json_string_value(v);
 		return 1;
@@ -323,22 +433,49 @@ validate_folder(char *out, size_t outsz, const char *path)
 	out[n] = '\0';
 }
 
+/*
+ * A List: apiVersion and kind, and items, an array whose entries are
+ * checked as documents of their own; it has no name of its own.
+ */
+static int
+validate_k8s_list(const struct validate_set *s, size_t fi,
+    const struct validate_doc *d, const char *idx, struct validate_msg *m)
+{
+	const char *path = s->files[fi].path, *api, *kind;
+	int r;
+
+	if ((r = validate_str_field(m, path, idx, d->doc, "apiVersion",
+	    "apiVersion", &api)) < 0 ||
+	    (r = validate_str_field(m, path, idx, d->doc, "kind", "kind",
+	    &kind)) < 0)
+		return r;
+	if (!json_is_array(json_object_get(d->doc, "items")))
+		return validate_add(m, "%s: %s: kind %s is a list: its items "
+		    "must be an array of objects", path, idx, kind);
+	if (d->toodeep)
+		return validate_add(m, "%s: %s: Lists nested deeper than %d "
+		    "levels", path, idx, VALIDATE_LIST_DEPTH);
+	return 0;
+}
+
 /* One document: its fields, its name, its scope, its uniqueness. */
 static int
 validate_k8s_doc(const struct validate_set *s, size_t fi, size_t di,
-    const json_t *doc, const struct config_env *env, json_t *seen,
-    struct validate_msg *m)
+    const struct config_env *env, json_t *seen, struct validate_msg *m)
 {
+	const struct validate_doc *d = &s->ents[fi][di];
 	const char *path = s->files[fi].path, *api, *kind, *name, *ns = NULL;
-	const json_t *meta, *nsv, *prev;
-	char folder[256], key[1024], where[512];
-	size_t idx = di + 1;
+	const json_t *meta, *nsv, *prev, *doc = d->doc;
+	char folder[256], key[1024], where[512], idx[VALIDATE_WHERE_MAX];
 	int flux = validate_in_flux(path), ok = 1, r;
 
+	validate_where(idx, sizeof idx, s->ents[fi], di);
+
 	if (!json_is_object(doc))
-		return validate_add(m, "%s: document %zu: not a map (a "
-		    "Kubernetes object is a map with apiVersion, kind and "
-		    "metadata)", path, idx);
+		return validate_add(m, "%s: %s: not a map (a Kubernetes object "
+		    "is a map with apiVersion, kind and metadata)", path, idx);
+	if (d->list)
+		return validate_k8s_list(s, fi, d, idx, m);
 	if ((r = validate_str_field(m, path, idx, doc, "apiVersion",
 	    "apiVersion", &api)) < 0)
 		return r;
@@ -349,15 +486,15 @@ validate_k8s_doc(const struct validate_set *s, size_t fi, size_t di,
 	ok &= r;
 	meta = json_object_get(doc, "metadata");
 	if (meta != NULL && !json_is_object(meta))
-		return validate_add(m, "%s: document %zu: metadata must be a "
-		    "map", path, idx);
+		return validate_add(m, "%s: %s: metadata must be a map", path,
+		    idx);
 	if ((r = validate_str_field(m, path, idx, meta, "name",
 	    "metadata.name", &name)) < 0)
 		return r;
 	ok &= r;
 	if (name != NULL && !validate_dns(name, VALIDATE_DNS_SUBDOMAIN_MAX,
 	    1)) {
-		if ((r = validate_add(m, "%s: document %zu: metadata.name "
+		if ((r = validate_add(m, "%s: %s: metadata.name "
 		    "\"%.253s\" is not a valid name: lowercase letters, digits, "
 		    "'-' and '.', starting and ending with a letter or digit, "
 		    "at most %d characters (a DNS-1123 subdomain)", path, idx,
@@ -370,7 +507,7 @@ validate_k8s_doc(const struct validate_set *s, size_t fi, size_t di,
 		ns = json_string_value(nsv);
 		if (ns == NULL || !validate_dns(ns, VALIDATE_DNS_LABEL_MAX,
 		    0)) {
-			if ((r = validate_add(m, "%s: document %zu: "
+			if ((r = validate_add(m, "%s: %s: "
 			    "metadata.namespace %s%.63s%s is not a valid "
 			    "namespace: lowercase letters, digits and '-', "
 			    "starting and ending with a letter or digit, at "
@@ -383,7 +520,7 @@ validate_k8s_doc(const struct validate_set *s, size_t fi, size_t di,
 	}
 	if (kind != NULL && !flux && !env->allow_cluster_scoped &&
 	    validate_is_cluster_kind(kind)) {
-		if ((r = validate_add(m, "%s: document %zu: kind %s is "
+		if ((r = validate_add(m, "%s: %s: kind %s is "
 		    "cluster-scoped; not allowed in an apps repository", path,
 		    idx, kind)) < 0)
 			return r;
@@ -396,13 +533,13 @@ validate_k8s_doc(const struct validate_set *s, size_t fi, size_t di,
 	    kind, ns ? ns : "", name) >= sizeof key)
 		return 0;	/* longer than any valid kind and name */
 	if ((prev = json_object_get(seen, key)) != NULL) {
-		return validate_add(m, "%s: document %zu: %s \"%s\"%s%s%s is "
+		return validate_add(m, "%s: %s: %s \"%s\"%s%s%s is "
 		    "defined twice in %s%s (first in %s)", path, idx, kind,
 		    name, ns ? " in namespace \"" : "", ns ? ns : "",
 		    ns ? "\"" : "", *folder ? "folder " : "the top folder",
 		    folder, json_string_value(prev));
 	}
-	snprintf(where, sizeof where, "%s document %zu", path, idx);
+	snprintf(where, sizeof where, "%s %s", path, idx);
 	if (json_object_set_new(seen, key, json_string(where)) < 0)
 		return validate_oom(m->err);
 	return 0;
@@ -413,7 +550,7 @@ static int
 validate_stage_k8s(const struct validate_set *s, const struct config_env *env,
     struct validate_msg *m)
 {
-	json_t *seen, *doc;
+	json_t *seen;
 	size_t i, j;
 	int r = 0;
 
@@ -428,8 +565,8 @@ validate_stage_k8s(const struct validate_set *s, const struct config_env *env,
 		if (s->docs[i] == NULL ||
 		    validate_is_kustomization(s->files[i].path))
 			continue;
-		json_array_foreach(s->docs[i], j, doc)
-			if ((r = validate_k8s_doc(s, i, j, doc, env, seen,
+		for (j = 0; j < s->nents[i]; j++)
+			if ((r = validate_k8s_doc(s, i, j, env, seen,
 			    m)) < 0)
 				goto out;
 	}
@@ -479,7 +616,7 @@ validate_image_problem(const char *image)
 }
 
 static int
-validate_container(const struct validate_set *s, size_t fi, size_t di,
+validate_container(const struct validate_set *s, size_t fi, const char *di,
     const char *kind, const char *oname, const char *list, size_t ci,
     const json_t *c, const struct config_env *env, struct validate_msg *m)
 {
@@ -494,8 +631,7 @@ validate_container(const struct validate_set *s, size_t fi, size_t di,
 		snprintf(num, sizeof num, "%s[%zu]", list, ci);
 		cname = num;
 	}
-	snprintf(who, sizeof who, "%s: document %zu: %s %s: %s %s", path,
-	    di + 1, kind, oname, strcmp(list, "initContainers") == 0 ?
+	snprintf(who, sizeof who, "%s: %s: %s %s: %s %s", path, di, kind, oname, strcmp(list, "initContainers") == 0 ?
 	    "init container" : "container", cname);
 	if (env->deny_latest_tag) {
 		image = json_string_value(json_object_get(c, "image"));
@@ -536,6 +672,7 @@ validate_stage_policy(const struct validate_set *s,
 	static const char *const lists[] = { "initContainers", "containers" };
 	const json_t *doc, *pod, *cs, *c;
 	const char *kind, *oname;
+	char where[VALIDATE_WHERE_MAX];
 	size_t i, j, k, l;
 	int r;
 
@@ -547,9 +684,8 @@ validate_stage_policy(const struct validate_set *s,
 				return r;
 			continue;
 		}
-		if (s->docs[i] == NULL)
-			continue;
-		json_array_foreach(s->docs[i], j, doc) {
+		for (j = 0; j < s->nents[i]; j++) {
+			doc = s->ents[i][j].doc;
 			kind = json_string_value(json_object_get(doc, "kind"));
 			if (kind == NULL ||
 			    (pod = validate_pod_spec(doc, kind)) == NULL)
@@ -558,12 +694,13 @@ validate_stage_policy(const struct validate_set *s,
 			    json_object_get(doc, "metadata"), "name"));
 			if (oname == NULL)
 				oname = "(no name)";
+			validate_where(where, sizeof where, s->ents[i], j);
 			for (l = 0; l < 2; l++) {
 				cs = json_object_get(pod, lists[l]);
 				json_array_foreach(cs, k, c)
-					if ((r = validate_container(s, i, j,
-					    kind, oname, lists[l], k, c, env,
-					    m)) < 0)
+					if ((r = validate_container(s, i,
+					    where, kind, oname, lists[l], k, c,
+					    env, m)) < 0)
 						return r;
 			}
 		}

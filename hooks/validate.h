@@ -44,7 +44,11 @@ int	validate_yaml(char **msg, const struct validate_file *files, size_t n,
  * first path component; top-level files are the group ""); cluster-scoped
  * kinds refused unless env->allow_cluster_scoped. Files under "flux/" are
  * exempt from the cluster-scoped and duplicate rules; kustomization.yaml
- * files (read by kustomize, never applied) are not checked.
+ * files (read by kustomize, never applied) are not checked. A List (kind
+ * "List" or any kind ending in "List", as kubectl reads them) needs
+ * apiVersion, kind and an items array, and each item is checked as a
+ * document of its own under every rule above ("document 2 item 1"),
+ * Lists in Lists too, down to 8 levels (deeper is refused).
  */
 int	validate_k8s(char **msg, const struct validate_file *files, size_t n,
 	    const struct config_env *env, struct ag_err *err);

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "auger/artifact.h"
+#include "auger/release.h"
 
 static int
 check(const json_t *a, struct ag_err *err)
@@ -39,11 +40,20 @@ check(const json_t *a, struct ag_err *err)
 		return ag_err_set(err, AG_ETOOBIG, "at most %d manifests per "
 		    "artifact", AG_ARTIFACT_MAX_MANIFESTS);
 	json_array_foreach(envs, i, m) {
+		struct ag_err e = { 0, "" };
+		const char *app;
+
 		if (!json_is_object(m) ||
 		    !json_is_string(json_object_get(m, "app")) ||
 		    !json_is_string(json_object_get(m, "env")))
 			return ag_err_set(err, AG_EINVAL, "environments[%zu] "
 			    "needs \"app\" and \"env\" strings", i);
+		/* A templated name is checked once it is rendered. */
+		app = json_string_value(json_object_get(m, "app"));
+		if (strstr(app, "{{") == NULL &&
+		    ag_release_app_check(app, &e) < 0)
+			return ag_err_set(err, AG_EINVAL, "environments[%zu]: "
+			    "%s", i, e.msg);
 	}
 	vars = json_object_get(a, "vars");
 	if (vars != NULL && !json_is_object(vars))
@@ -168,6 +178,31 @@ field_is(const json_t *v, const char *key, const char *want)
 	return s != NULL && strcmp(s, want) == 0;
 }
 
+/*
+ * Whether a credential may see an artifact: admin and ["*"] see all,
+ * others those with a manifest for one of their envs.
+ */
+static int
+visible(const json_t *a, const struct ag_grant *g)
+{
+	const json_t *m;
+	const char *env;
+	char repo[128];
+	size_t i;
+
+	if (g == NULL || g->role == AG_ROLE_ADMIN || g->all_envs)
+		return 1;
+	json_array_foreach(json_object_get(a, "environments"), i, m) {
+		env = json_string_value(json_object_get(m, "env"));
+		if (env == NULL || (size_t)snprintf(repo, sizeof repo,
+		    "gitops-%s-apps", env) >= sizeof repo)
+			continue;
+		if (ag_access_allowed(g, AG_OP_FETCH, repo))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 list_cb(void *arg, const void *key, size_t klen, const char *val,
     size_t vlen)
@@ -198,7 +233,8 @@ list_cb(void *arg, const void *key, size_t klen, const char *val,
 	if (a == NULL)
 		return 0;
 	v = json_object_get(a, "version");
-	if (!field_is(v, "repositoryName", l->q->repository) ||
+	if (!visible(a, l->q->scope) ||
+	    !field_is(v, "repositoryName", l->q->repository) ||
 	    !field_is(v, "branch", l->q->branch) ||
 	    !field_is(v, "event", l->q->event) ||
 	    !field_is(v, "sha", l->q->sha) || l->skipped++ < l->q->offset) {

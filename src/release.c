@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "auger/release.h"
@@ -44,6 +45,51 @@ key2(unsigned char *k, const char *a, const char *b, int with_seq,
 		ag_store_put_be64(k + n, seq);
 		n += 8;
 	}
+	return n;
+}
+
+int
+ag_release_app_reserved(const char *app)
+{
+	return app[0] == '.' || strcasecmp(app, "flux") == 0 ||
+	    strcasecmp(app, "readme") == 0 ||
+	    strncasecmp(app, "readme.", 7) == 0;
+}
+
+int
+ag_release_app_check(const char *app, struct ag_err *err)
+{
+	size_t i, n = app != NULL ? strlen(app) : 0;
+
+	if (n == 0)
+		return ag_err_set(err, AG_EINVAL, "an app name is required");
+	if (ag_release_app_reserved(app))
+		return ag_err_set(err, AG_EINVAL, "app name \"%.63s\" is "
+		    "reserved: " AG_RELEASE_RESERVED_RULE, app);
+	if (n > AG_RELEASE_APP_MAX || app[0] == '-' || app[n - 1] == '-')
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!((app[i] >= 'a' && app[i] <= 'z') ||
+		    (app[i] >= '0' && app[i] <= '9') || app[i] == '-'))
+			goto bad;
+	return 0;
+bad:
+	return ag_err_set(err, AG_EINVAL, "app name \"%.80s\" is not valid: "
+	    "it must match [a-z0-9]([-a-z0-9]*[a-z0-9])? and be at most %d "
+	    "characters (a DNS label)", app, AG_RELEASE_APP_MAX);
+}
+
+size_t
+ag_release_status_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= AG_RELEASE_STATUS_MAX)
+		return n;
+	/* Back off continuation bytes (10xxxxxx) to a character's start. */
+	n = AG_RELEASE_STATUS_MAX;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
 	return n;
 }
 
@@ -193,7 +239,8 @@ static json_t *latest(struct ag_store_txn *t, const char *env,
 
 /*
  * A commit without a trailer (a direct push to the GitOps repository):
- * each top-level folder it adds, changes or removes (flux/ aside) becomes a
+ * each top-level folder it adds, changes or removes (reserved names aside:
+ * flux/, readme, dot folders) becomes a
  * release of that app, triggered by c->actor (live) or the committer
  * (reindex).
  */
@@ -233,7 +280,7 @@ hand_edits(json_t *list, struct ag_store_txn *t,
 			e = git_tree_entry_byindex(a, i);
 			name = git_tree_entry_name(e);
 			if (git_tree_entry_type(e) != GIT_OBJECT_TREE ||
-			    strcmp(name, "flux") == 0 || name[0] == '.')
+			    ag_release_app_reserved(name))
 				continue;
 			pe = b ? git_tree_entry_byname(b, name) : NULL;
 			if (pass == 1 && pe != NULL)
@@ -613,26 +660,39 @@ begin(struct ag_store_txn **t, git_commit **head, git_tree **tree,
     uint64_t *seq, const struct ag_release_ctx *c, const char *app,
     struct ag_err *err)
 {
+	const git_tree_entry *e;
 	size_t added;
 	json_t *last;
 
 	*t = NULL;
 	*head = NULL;
 	*tree = NULL;
+	/* Every write names its app here: the one gate for app names. */
+	if (ag_release_app_check(app, err) < 0)
+		return AG_EINVAL;
 	if (ag_release_catch_up(c, &added, err) < 0 ||
-	    ag_gitops_head(head, tree, c->repo, err) < 0 ||
-	    ag_store_begin_read(t, c->st, err) < 0) {
-		git_tree_free(*tree);
-		git_commit_free(*head);
-		*tree = NULL;
-		*head = NULL;
-		return -1;
+	    ag_gitops_head(head, tree, c->repo, err) < 0)
+		goto fail;
+	if (*tree != NULL && (e = git_tree_entry_byname(*tree, app)) != NULL &&
+	    git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+		ag_err_set(err, AG_EINVAL, "app name \"%s\" is taken: %s is a "
+		    "file at the top of %s, not an app folder", app, app,
+		    c->repo_name);
+		goto fail;
 	}
+	if (ag_store_begin_read(t, c->st, err) < 0)
+		goto fail;
 	last = latest(*t, c->env, app);
 	*seq = last ? (uint64_t)json_integer_value(json_object_get(last,
 	    "seq")) + 1 : 1;
 	json_decref(last);
 	return 0;
+fail:
+	git_tree_free(*tree);
+	git_commit_free(*head);
+	*tree = NULL;
+	*head = NULL;
+	return err != NULL && err->code != 0 ? err->code : -1;
 }
 
 static json_t *
@@ -792,18 +852,41 @@ is_hex40(const char *s)
 	return s[GIT_OID_HEXSZ] == '\0';
 }
 
+/* A release number: 1-19 decimal digits, no sign, no leading zero. */
+static int
+release_number(uint64_t *out, const char *s)
+{
+	size_t i, n = strlen(s);
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19 || s[0] == '0')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
 /* Finds the release to roll back to; NULL with err set if none. */
 static json_t *
 find_target(struct ag_store_txn *t, const struct ag_release_ctx *c,
     const char *app, const char *to, json_t *cur, struct ag_err *err)
 {
 	unsigned char k[KEY_MAX];
-	char *val = NULL, *end;
+	char *val = NULL;
 	json_t *j, *target = NULL;
-	uint64_t seq, from;
+	uint64_t seq = 0, from;
 	size_t kl;
 
-	if (to != NULL && *to != '\0' && is_hex40(to)) {
+	if (to != NULL && !is_hex40(to) && !release_number(&seq, to)) {
+		ag_err_set(err, AG_EINVAL, AG_RELEASE_TO_RULE " (got \"%.40s\")",
+		    to);
+		return NULL;
+	}
+	if (to != NULL && is_hex40(to)) {
 		kl = key2(k, c->env, to, 0, 0);
 		if (ag_store_txn_get(t, "commits", k, kl, &val, NULL,
 		    NULL) < 0) {
@@ -834,13 +917,7 @@ find_target(struct ag_store_txn *t, const struct ag_release_ctx *c,
 			return NULL;
 		}
 		target = get_release(t, c->env, app, seq);
-	} else if (to != NULL && *to != '\0') {
-		seq = strtoull(to, &end, 10);
-		if (*end != '\0' || seq == 0) {
-			ag_err_set(err, AG_EINVAL, "\"to\" must be a release "
-			    "number or a 40-hex gitops sha, not \"%.40s\"", to);
-			return NULL;
-		}
+	} else if (to != NULL) {
 		target = get_release(t, c->env, app, seq);
 	} else {
 		/* The release before the current one (a rollback counts as
@@ -1187,8 +1264,10 @@ status_one(struct ag_store_txn *t, const struct ag_release_ctx *c,
 			return 0;
 		}
 	}
-	json_object_set_new(cj, "status", json_string(status));
-	json_object_set_new(cj, "statusDesc", json_string(desc));
+	json_object_set_new(cj, "status", json_stringn(status,
+	    ag_release_status_len(status)));
+	json_object_set_new(cj, "statusDesc", json_stringn(desc,
+	    ag_release_status_len(desc)));
 	json_object_set_new(cj, "updated", json_integer((json_int_t)time(
 	    NULL)));
 	if ((s = json_dumps(cj, JSON_COMPACT)) == NULL ||
@@ -1201,9 +1280,9 @@ status_one(struct ag_store_txn *t, const struct ag_release_ctx *c,
 	    (uint64_t)json_integer_value(json_object_get(cj, "seq")))) !=
 	    NULL) {
 		json_object_set_new(rec, "gitopsCommitStatus",
-		    json_string(status));
+		    json_stringn(status, ag_release_status_len(status)));
 		json_object_set_new(rec, "gitopsCommitStatusDesc",
-		    json_string(desc));
+		    json_stringn(desc, ag_release_status_len(desc)));
 		kl = key2(k, c->env, app, 1, (uint64_t)json_integer_value(
 		    json_object_get(cj, "seq")));
 		if ((s = json_dumps(rec, JSON_COMPACT)) == NULL ||

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "auger/access.h"
 #include "auger/err.h"
 #include "auger/store.h"
 
@@ -13,7 +14,8 @@
 
 /*
  * Checks an artifact (version.repositoryName and version.sha required;
- * environments[] of objects with app and env; vars an object of scalars),
+ * environments[] of objects with app and env, an app not templated being
+ * a valid name (ag_release_app_check); vars an object of scalars),
  * gives it an id and created time, and stores it with its indexes.
  * *out: the stored artifact.
  */
@@ -26,9 +28,14 @@ struct ag_artifact_query {
 	const char	*repository, *branch, *event, *sha;
 	size_t		 limit, offset;		/* limit 0: 50, at most 1000 */
 	int64_t		 since, until;
+	/*
+	 * Whose list it is (borrowed): only artifacts with a manifest for
+	 * one of its envs, unless admin or ["*"]. NULL: every artifact.
+	 */
+	const struct ag_grant *scope;
 };
 
-/* Newest first. */
+/* Newest first, filtered by scope before paging. */
 int	ag_artifact_list(json_t **out, struct ag_store *st,
 	    const struct ag_artifact_query *q, struct ag_err *err);
 

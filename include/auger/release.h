@@ -18,6 +18,17 @@
 
 #define AG_RELEASE_TRAILER	"Auger-Release: "
 #define AG_RELEASE_LIST_MAX	1000	/* items per history page */
+#define AG_RELEASE_APP_MAX	63	/* an app name is a DNS label */
+#define AG_RELEASE_STATUS_MAX	4096	/* bytes of a Flux status or message */
+
+/* The app names that would collide with the repository's own files. */
+#define AG_RELEASE_RESERVED_RULE \
+	"\"flux\", \"readme\" (any case) and names starting with \".\" " \
+	"belong to the GitOps repository itself"
+/* What a rollback target may be. */
+#define AG_RELEASE_TO_RULE \
+	"\"to\" must be a release number (1, 2, ...) or a 40-hex gitops " \
+	"commit sha; leave it out for the release before the current one"
 
 struct ag_release_ctx {
 	git_repository	*repo;		/* gitops-<env>-apps */
@@ -28,6 +39,20 @@ struct ag_release_ctx {
 	 * NULL: their committer. */
 	const char	*actor;
 };
+
+/*
+ * An app name: a DNS label (AG_RELEASE_APP_MAX) and not reserved. Every
+ * deploy, rollback and delete checks it; so do artifacts and manifests
+ * read from pushes, to refuse early. AG_EINVAL with the rule in err.
+ */
+int	ag_release_app_check(const char *app, struct ag_err *err);
+/* Whether a top-level name is the repository's own (flux, readme, .x). */
+int	ag_release_app_reserved(const char *app);
+/*
+ * The bytes of s that are kept as a Flux status or message: at most
+ * AG_RELEASE_STATUS_MAX, cut on a UTF-8 character boundary.
+ */
+size_t	ag_release_status_len(const char *s);
 
 /*
  * Indexes commits of the branch that LMDB does not know yet (newest known
@@ -51,8 +76,11 @@ int	ag_release_deploy(json_t **out, const struct ag_release_ctx *c,
 	    const json_t *base, struct ag_err *err);
 
 /*
- * One commit whose <app>/ is the target release's tree (to: "" for the
- * release before the current one, a release number, or a gitops sha).
+ * One commit whose <app>/ is the target release's tree (to: NULL for the
+ * release before the current one, a release number, or a 40-hex gitops
+ * sha; anything else is AG_EINVAL with AG_RELEASE_TO_RULE). A root file
+ * named app is refused (app names: ag_release_app_check), here and in
+ * deploy and delete.
  */
 int	ag_release_rollback(json_t **out, const struct ag_release_ctx *c,
 	    const char *app, const char *to, const char *by,

@@ -13,12 +13,20 @@ export AUGER_URL=$URL
 printf '0000' >"$T/flush"	# a flush-pkt: ends an upload/receive session at once
 
 # ---------------------------------------------------------------- setup
-# Each repository gets one commit, pushed by the admin over HTTP.
+# Credentials name existing envs: staging and production are made first
+# (with their gitops repositories). Each repository gets one more commit,
+# pushed by the admin over HTTP.
+for e in staging production; do
+	api POST /api/envs "{\"name\":\"$e\"}"
+	[ "$API_STATUS" = 201 ] || die "POST /api/envs $e -> $API_STATUS" "$API_BODY"
+done
 REPOS="web gitops-staging-apps gitops-staging-infra gitops-production-apps"
 for r in $REPOS; do
-	create_repo "$r"
 	w=$T/seed-$r
-	new_work "$w" "$r" || die "git init $r"
+	case $r in
+	gitops-*) { new_work "$w" "$r" && g -C "$w" pull -q origin main; } >/dev/null 2>&1 || die "git pull $r" ;;
+	*) create_repo "$r" && new_work "$w" "$r" || die "git init $r" ;;
+	esac
 	commit_files "$w" "seed $r" "README.md=$r" || die "commit $r"
 	out=$(g -C "$w" push -q origin main 2>&1) || die "seed push to $r" "$out"
 done

@@ -486,8 +486,8 @@ rl_push_ok "$(rl_artifact web staging "$(rl_sha bad-5)" ci '"not an object"')"
 expect_error "deploy with values that are not an object" 400 POST /api/releases "{\"env\":\"staging\",\"artifactId\":\"$ART_ID\"}"
 rl_push_ok "$(rl_artifact web staging "$(rl_sha bad-6)" ci '{"image":{"repository":"ghcr.io/acme/web","tag":"x"},"ingress":{"host":"not a host!","tlsEnabled":true}}')"
 expect_error "deploy with an invalid ingress host" 400 POST /api/releases "{\"env\":\"staging\",\"artifactId\":\"$ART_ID\"}" 'host'
-rl_push_ok "$(rl_artifact Web_App staging "$(rl_sha bad-7)")"
-expect_error "deploy an app with an invalid name" 400 POST /api/releases "{\"env\":\"staging\",\"artifactId\":\"$ART_ID\"}"
+# An app name is checked as the artifact comes in (and again at deploy).
+expect_error "an artifact for an app with an invalid name" 400 POST /api/artifact "$(rl_artifact Web_App staging "$(rl_sha bad-7)")" 'app name "Web_App" is not valid'
 rl_push_ok "$(rl_artifact web staging "$(rl_sha bad-8)" | jq -c '.environments[0].manifests = "kind: [unclosed\n"')"
 expect_error "deploy with raw manifests that are not YAML" 400 POST /api/releases "{\"env\":\"staging\",\"artifactId\":\"$ART_ID\"}"
 rl_push_ok "$(rl_artifact web staging "$(rl_sha bad-9)" | jq -c '.environments[0].manifests = "apiVersion: v1\nmetadata:\n  name: x\n"')"

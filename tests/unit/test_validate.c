@@ -598,6 +598,118 @@ test_message_limit(void **state)
 	free(yaml);
 }
 
+/* The items of a List are documents: every validate-k8s rule applies. */
+static void
+test_k8s_list_items(void **state)
+{
+	struct validate_file files[] = {
+		F("web/list.yaml",
+		    "apiVersion: v1\nkind: List\nitems:\n"
+		    "- apiVersion: rbac.authorization.k8s.io/v1\n"
+		    "  kind: ClusterRoleBinding\n"
+		    "  metadata: {name: pwn}\n"
+		    "- apiVersion: v1\n"
+		    "  kind: ConfigMapList\n"
+		    "  items:\n"
+		    "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+		    "  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+		    "  - {apiVersion: v1, kind: Namespace, metadata: {name: n}}\n"
+		    "- {apiVersion: v1, kind: Service, metadata: {name: We_b}}\n"
+		    "- {apiVersion: v1, kind: List, items: {}}\n"
+		    "- 7\n"),
+	};
+	static const char *const want[] = {
+		"web/list.yaml: document 1 item 1: kind ClusterRoleBinding is "
+		    "cluster-scoped",
+		"web/list.yaml: document 1 item 2 item 2: ConfigMap \"a\" is "
+		    "defined twice in folder web (first in web/list.yaml "
+		    "document 1 item 2 item 1)",
+		"document 1 item 2 item 3: kind Namespace is cluster-scoped",
+		"document 1 item 3: metadata.name \"We_b\" is not a valid",
+		"document 1 item 4: kind List is a list: its items must be an "
+		    "array",
+		"document 1 item 5: not a map",
+		NULL
+	};
+	struct ag_err err = { 0, "" };
+	char *msg = NULL;
+	int r;
+
+	r = validate_k8s(&msg, files, 1, NULL, &err);
+	assert_non_null(msg);
+	assert_int_equal(count_lines(msg), 6);
+	expect(r, &msg, AG_EINVAL, want);
+}
+
+/* A List needs no name of its own; Lists nest, up to a bound. */
+static void
+test_k8s_list_nesting(void **state)
+{
+	char deep[4096];
+	size_t n = 0;
+	int i;
+	struct validate_file ok[] = {
+		F("web/list.yaml", "apiVersion: v1\nkind: List\nitems:\n"
+		    "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+		    "- {apiVersion: v1, kind: List, items: []}\n"),
+		F("flux/list.yaml", "apiVersion: v1\nkind: List\nitems:\n"
+		    "- {apiVersion: v1, kind: Namespace, metadata: {name: n}}\n"),
+	};
+	struct validate_file bad[] = { { "web/deep.yaml", deep, 0 } };
+	static const char *const want[] = {
+		"web/deep.yaml: document 1 item 1 item 1 item 1 item 1 item 1 "
+		    "item 1 item 1 item 1: Lists nested deeper than 8 levels",
+		NULL
+	};
+	struct ag_err err = { 0, "" };
+	char *msg = NULL;
+	int r;
+
+	r = validate_k8s(&msg, ok, 2, NULL, &err);
+	expect(r, &msg, 0, NULL);
+	/* Flow style: ten Lists, each the only item of the one around it. */
+	for (i = 0; i < 10; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n,
+		    "{apiVersion: v1, kind: List, items: [");
+	for (i = 0; i < 10; i++)
+		n += (size_t)snprintf(deep + n, sizeof deep - n, "]}");
+	n += (size_t)snprintf(deep + n, sizeof deep - n, "\n");
+	bad[0].len = n;
+	ag_err_clear(&err);
+	r = validate_k8s(&msg, bad, 1, NULL, &err);
+	expect(r, &msg, AG_EINVAL, want);
+}
+
+/* policy reads the containers of a List's items too. */
+static void
+test_policy_list_items(void **state)
+{
+	struct config_env env = *config_env(NULL, NULL);
+	struct validate_file files[] = {
+		F("web/list.yaml", "apiVersion: v1\nkind: List\nitems:\n"
+		    "- apiVersion: apps/v1\n"
+		    "  kind: Deployment\n"
+		    "  metadata: {name: web}\n"
+		    "  spec:\n"
+		    "    template:\n"
+		    "      spec:\n"
+		    "        containers:\n"
+		    "        - {name: app, image: nginx}\n"),
+	};
+	static const char *const want[] = {
+		"web/list.yaml: document 1 item 1: Deployment web: container "
+		    "app: image \"nginx\" has no tag",
+		NULL
+	};
+	struct ag_err err = { 0, "" };
+	char *msg = NULL;
+	int r;
+
+	env.deny_latest_tag = 1;
+	r = validate_policy(&msg, files, 1, &env, &err);
+	expect(r, &msg, AG_EINVAL, want);
+}
+
 int
 main(void)
 {
@@ -615,6 +727,9 @@ main(void)
 		cmocka_unit_test(test_policy_limits),
 		cmocka_unit_test(test_all),
 		cmocka_unit_test(test_message_limit),
+		cmocka_unit_test(test_k8s_list_items),
+		cmocka_unit_test(test_k8s_list_nesting),
+		cmocka_unit_test(test_policy_list_items),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
