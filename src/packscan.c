@@ -291,7 +291,7 @@ static int
 data_bytes(struct ag_packscan *s, const unsigned char *buf, size_t len,
     size_t *used, struct ag_err *err)
 {
-	size_t produced;
+	size_t produced, keep;
 	uInt before;
 	int zr, r;
 
@@ -305,14 +305,21 @@ data_bytes(struct ag_packscan *s, const unsigned char *buf, size_t len,
 		zr = inflate(&s->z, Z_NO_FLUSH);
 		*used += before - s->z.avail_in;
 		produced = sizeof s->scratch - s->z.avail_out;
-		if (produced > s->size - s->out)
+		/*
+		 * The bytes in order, whatever the chunking: those within the
+		 * declared size first, so that the same byte fails first.
+		 */
+		keep = produced;
+		if (keep > s->size - s->out)
+			keep = (size_t)(s->size - s->out);
+		if (s->type >= OBJ_OFS_DELTA &&
+		    (r = delta_bytes(s, s->scratch, keep, err)) < 0)
+			return r;
+		s->out += keep;
+		if (produced > keep)
 			return fail_obj(s, err, AG_EINVAL,
 			    "inflates past its declared size of %llu bytes",
 			    (unsigned long long)s->size);
-		if (s->type >= OBJ_OFS_DELTA &&
-		    (r = delta_bytes(s, s->scratch, produced, err)) < 0)
-			return r;
-		s->out += produced;
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr == Z_BUF_ERROR && s->z.avail_in == 0)

@@ -50,7 +50,7 @@ uint32_t ag_packscan_count(const struct ag_packscan *s);
  * error feed returned.
  */
 int	ag_packscan_end(const struct ag_packscan *s, struct ag_err *err);
-/* Bytes of the pack consumed so far. */
+/* Bytes of the pack consumed so far (after an error: where it stopped). */
 uint64_t ag_packscan_offset(const struct ag_packscan *s);
 /* Objects of each pack type (1 commit ... 7 ref-delta) seen so far. */
 uint32_t ag_packscan_type_count(const struct ag_packscan *s, int type);

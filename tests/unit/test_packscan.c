@@ -502,6 +502,23 @@ test_bad_objects(void **state)
 	expect_fail(b.p, b.len, NULL, AG_EINVAL,
 	    "delta base offset does not fit in 64 bits");
 	tbuf_free(&b);
+	/*
+	 * A delta header that overflows, in a stream longer than declared:
+	 * the overflow comes first in the bytes, so it is the error in
+	 * every chunking (a whole feed inflates both at once).
+	 */
+	put_header(&b, 2, 1);
+	put_objhdr(&b, 7, 12);
+	tbuf_add(&b, "01234567890123456789", 20);
+	zeros = malloc(5000);
+	assert_non_null(zeros);
+	memset(zeros, 0xff, 5000);
+	put_zlib(&b, zeros, 5000);
+	free(zeros);
+	put_trailer(&b);
+	expect_fail(b.p, b.len, NULL, AG_EINVAL,
+	    "delta header size does not fit in 64 bits");
+	tbuf_free(&b);
 	/* A delta too short to hold its two sizes. */
 	put_header(&b, 2, 1);
 	put_objhdr(&b, 7, 1);
