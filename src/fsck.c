@@ -1626,7 +1626,7 @@ ag_fsck_object(struct ag_fsck *f, const git_oid *id, git_object_t type,
 
 	if (data == NULL) {
 		if (len > 0)
-			return ag_err_set(err, AG_EINVAL,
+			return ag_err_set(err, AG_EINTERNAL,
 			    "fsck: no data for a %zu-byte object", len);
 		data = empty;
 	}

@@ -39,7 +39,8 @@ void	ag_fsck_free(struct ag_fsck *f);	/* accepts NULL */
 
 /*
  * Checks one object's raw content (no "type len\0" header). 0 ok,
- * AG_EINVAL with err->msg "<msgId>: ...", AG_EINTERNAL when out of memory.
+ * AG_EINVAL with err->msg "<msgId>: ...", AG_EINTERNAL when out of memory
+ * (or given no data for len > 0 bytes).
  * Trees that name a .gitmodules (or .gitattributes) blob remember its id
  * in f; a blob whose id is remembered is checked here and not again by
  * ag_fsck_finish, any other blob is accepted as it is.
