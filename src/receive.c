@@ -16,7 +16,9 @@
 
 #include <git2/sys/odb_backend.h>
 
+#include "auger/fsck.h"
 #include "auger/oidset.h"
+#include "auger/packscan.h"
 #include "auger/receive.h"
 
 struct ag_receive_ctx {
@@ -364,11 +366,14 @@ index_pack(struct quarantine *q, git_repository *repo, git_odb *odb,
 	git_indexer_options io = GIT_INDEXER_OPTIONS_INIT;
 	git_indexer_progress st;
 	git_indexer *idx = NULL;
+	struct ag_packscan *scan = NULL;
+	struct ag_packscan_limits lim;
 	size_t max_pack = o->max_pack ? o->max_pack : AG_RECEIVE_MAX_PACK;
 	size_t max_obj = o->max_objects ? o->max_objects :
 	    AG_RECEIVE_MAX_OBJECTS;
 	size_t total = 0;
 	char *buf = NULL;
+	ssize_t used;
 	long n;
 	int rc = -1;
 
@@ -390,34 +395,46 @@ index_pack(struct quarantine *q, git_repository *repo, git_odb *odb,
 	 */
 	io.verify = 0;
 	memset(&st, 0, sizeof st);
-	if (git_indexer_new(&idx, q->packdir, 0444, odb, &io) < 0)
+	/*
+	 * The scanner sees every byte before the indexer: it refuses a
+	 * header count or an object size over the limits before anything
+	 * is allocated from them, and finds the pack's own end, where
+	 * reading stops (libgit2, dulwich and JGit keep an SSH channel open
+	 * after the pack, waiting for the report).
+	 */
+	lim.max_objects = max_obj;
+	lim.max_blob = o->max_blob ? o->max_blob : AG_RECEIVE_MAX_BLOB;
+	if (ag_packscan_new(&scan, &lim) < 0)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if (git_indexer_new(&idx, q->packdir, 0444, odb, &io) < 0) {
+		ag_packscan_free(scan);
 		return ag_err_git(err, "starting the indexer");
+	}
 	if ((buf = malloc(65536)) == NULL) {
 		rc = ag_err_set(err, AG_EINTERNAL, "out of memory");
 		goto out;
 	}
-	for (;;) {
+	while (!ag_packscan_done(scan)) {
 		if ((n = ag_pkt_read_raw(r, buf, 65536, err)) < 0) {
 			rc = (int)n;
 			goto out;
 		}
 		if (n == 0)
 			break;
-		total += (size_t)n;
+		if ((used = ag_packscan_feed(scan, buf, (size_t)n, err)) < 0) {
+			rc = (int)used;
+			goto out;
+		}
+		total += (size_t)used;
 		if (total > max_pack) {
 			rc = ag_err_set(err, AG_ETOOBIG,
 			    "pack is larger than the limit of %zu bytes",
 			    max_pack);
 			goto out;
 		}
-		if (git_indexer_append(idx, buf, (size_t)n, &st) < 0) {
+		if (used > 0 &&
+		    git_indexer_append(idx, buf, (size_t)used, &st) < 0) {
 			rc = ag_err_git(err, "unpacking");
-			goto out;
-		}
-		if (st.total_objects > max_obj) {
-			rc = ag_err_set(err, AG_ETOOBIG,
-			    "pack has %u objects; the limit is %zu",
-			    st.total_objects, max_obj);
 			goto out;
 		}
 	}
@@ -426,6 +443,9 @@ index_pack(struct quarantine *q, git_repository *repo, git_odb *odb,
 		    "commands");
 		goto out;
 	}
+	if ((rc = ag_packscan_end(scan, err)) < 0)
+		goto out;
+	rc = -1;
 	if (git_indexer_commit(idx, &st) < 0) {
 		rc = ag_err_git(err, "unpacking");
 		goto out;
@@ -436,6 +456,7 @@ index_pack(struct quarantine *q, git_repository *repo, git_odb *odb,
 out:
 	free(buf);
 	git_indexer_free(idx);
+	ag_packscan_free(scan);
 	return rc;
 }
 
@@ -489,41 +510,68 @@ unmigrate(struct quarantine *q, git_repository *repo)
 	}
 }
 
-/* Rejects trees that would write a ".git" entry on checkout. */
-struct tree_check {
-	git_repository	*repo;
-	git_odb		*odb;	/* the quarantine's own objects */
+/*
+ * git fsck's checks on every pushed object (receive.fsckObjects): trees,
+ * commits and tags here, the .gitmodules and .gitattributes blobs that
+ * trees name afterwards, read from the repository as the push would leave
+ * it (a new tree may name a blob that is already there).
+ */
+struct fsck_walk {
+	git_odb		*qodb;	/* the quarantine's own objects */
+	git_odb		*all;	/* the repository and the quarantine */
+	struct ag_fsck	*f;
+	struct ag_err	*err;
+	git_odb_object	*last;	/* the blob fsck_read handed out */
 };
 
 static int
-check_tree_cb(const git_oid *id, void *payload)
+fsck_cb(const git_oid *id, void *payload)
 {
-	struct tree_check *tc = payload;
-	git_tree *tree = NULL;
+	struct fsck_walk *fw = payload;
+	git_odb_object *obj = NULL;
 	git_object_t type;
-	size_t i, n, size;
-	int bad = 0;
+	size_t size;
+	int r;
 
 	/* The header only: reading every blob whole would cost the push. */
-	if (git_odb_read_header(&size, &type, tc->odb, id) < 0 ||
-	    type != GIT_OBJECT_TREE) {
+	if (git_odb_read_header(&size, &type, fw->qodb, id) < 0) {
 		git_error_clear();
 		return 0;
 	}
-	if (git_tree_lookup(&tree, tc->repo, id) < 0) {
-		git_error_clear();
+	if (type == GIT_OBJECT_BLOB)
 		return 0;
+	if (git_odb_read(&obj, fw->qodb, id) < 0) {
+		ag_err_git(fw->err, "reading a pushed object");
+		return -1;
 	}
-	n = git_tree_entrycount(tree);
-	for (i = 0; i < n && !bad; i++) {
-		const char *name = git_tree_entry_name(
-		    git_tree_entry_byindex(tree, i));
+	r = ag_fsck_object(fw->f, id, type, git_odb_object_data(obj),
+	    git_odb_object_size(obj), fw->err);
+	git_odb_object_free(obj);
+	return r < 0 ? 1 : 0;
+}
 
-		if (strcasecmp(name, ".git") == 0)
-			bad = 1;
+static int
+fsck_read(void *arg, const git_oid *id, const void **data, size_t *len)
+{
+	struct fsck_walk *fw = arg;
+	git_object_t type;
+	size_t size;
+
+	git_odb_object_free(fw->last);
+	fw->last = NULL;
+	if (git_odb_read_header(&size, &type, fw->all, id) < 0) {
+		git_error_clear();
+		return 1;
 	}
-	git_tree_free(tree);
-	return bad ? 1 : 0;
+	if (type != GIT_OBJECT_BLOB)
+		return 2;
+	if (git_odb_read(&fw->last, fw->all, id) < 0) {
+		git_error_clear();
+		return AG_EGIT;
+	}
+	*data = git_odb_object_data(fw->last);
+	*len = git_odb_object_size(fw->last);
+	return 0;
 }
 
 /*
@@ -609,8 +657,8 @@ static int
 check_quarantine(struct quarantine *q, git_repository *qrepo, git_odb *odb,
     struct ag_receive_req *req, struct ag_err *err)
 {
-	struct tree_check tc;
-	git_odb *qodb = NULL;
+	struct fsck_walk fw;
+	git_odb *qodb = NULL, *all = NULL;
 	git_odb_backend *be = NULL;
 	size_t i;
 	int rc;
@@ -624,17 +672,26 @@ check_quarantine(struct quarantine *q, git_repository *qrepo, git_odb *odb,
 		git_odb_free(qodb);
 		return ag_err_git(err, "reading quarantine");
 	}
-	tc.repo = qrepo;
-	tc.odb = qodb;
-	rc = git_odb_foreach(qodb, check_tree_cb, &tc);
-	if (rc == 1) {
+	memset(&fw, 0, sizeof fw);
+	if (git_repository_odb(&all, qrepo) < 0 || ag_fsck_new(&fw.f) < 0) {
+		git_odb_free(all);
 		git_odb_free(qodb);
-		return ag_err_set(err, AG_EINVAL,
-		    "a pushed tree holds a \".git\" entry");
+		return ag_err_set(err, AG_EINTERNAL, "starting fsck");
 	}
-	if (rc < 0) {
+	fw.qodb = qodb;
+	fw.all = all;
+	fw.err = err;
+	rc = git_odb_foreach(qodb, fsck_cb, &fw);
+	if (rc == 0)
+		rc = ag_fsck_finish(fw.f, fsck_read, &fw, err);
+	else if (rc != 1 && err->code == 0)
+		ag_err_git(err, "checking pushed objects");
+	git_odb_object_free(fw.last);
+	ag_fsck_free(fw.f);
+	git_odb_free(all);
+	if (rc != 0) {
 		git_odb_free(qodb);
-		return ag_err_git(err, "checking pushed trees");
+		return err->code != 0 ? err->code : AG_EINVAL;
 	}
 	for (i = 0; i < req->n; i++) {
 		struct ag_receive_cmd *c = &req->cmds[i];
@@ -978,6 +1035,9 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 	}
 	if (check_quarantine(&q, qrepo, odb, &req, &perr) < 0) {
 		scrub_path(perr.msg, git_repository_path(repo));
+		/* "ng <ref> <fsck msg id>: <what>" for every ref. */
+		for (i = 0; i < req.n; i++)
+			ag_receive_refuse(&req.cmds[i], "%s", perr.msg);
 		report(w, &req, perr.msg, band);
 		ag_pkt_push(w);
 		ag_err_set(err, perr.code, "%s", perr.msg);

@@ -6,6 +6,10 @@
       POST (an empty pack), reads the report up to its flush, and at once
       lists refs on a second keep-alive connection. Prints
       "stale <count> of <rounds>".
+  rawgit.py ssh-push-open "SSH COMMAND" REPO REF OLD NEW PACKFILE SECS
+      Pushes PACKFILE over SSH and, like libgit2, dulwich and JGit, keeps
+      the channel open while it waits for the report; prints the report
+      lines, or "timeout: ..." when none came within SECS.
 """
 import base64
 import hashlib
@@ -117,11 +121,76 @@ def push_then_list(host, port, token, repo, oid, rounds):
 
 def main():
     a = sys.argv[1:]
+    if len(a) == 8 and a[0] == "ssh-push-open":
+        return ssh_push_open(a[1], a[2], a[3], a[4], a[5], a[6], float(a[7]))
     if len(a) == 7 and a[0] == "push-then-list":
         push_then_list(a[1], int(a[2]), a[3], a[4], a[5], int(a[6]))
         return 0
     print(__doc__)
     return 2
+
+
+
+def pkt_lines(data):
+    """Splits pkt-lines: a list of payloads (None for a flush)."""
+    out, i = [], 0
+    while i + 4 <= len(data):
+        n = int(data[i:i + 4], 16)
+        if n == 0:
+            out.append(None)
+            i += 4
+            continue
+        out.append(data[i + 4:i + n])
+        i += n
+    return out, data[i:]
+
+
+def ssh_push_open(sshcmd, repo, ref, old, new, packfile, timeout):
+    """Pushes over SSH like libgit2, dulwich and JGit: the pack is sent and
+    the channel stays open while the report is awaited."""
+    import subprocess
+    import select
+    import time
+    p = subprocess.Popen(sshcmd.split() + ["git-receive-pack '%s.git'" % repo],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    buf = b""
+    end = time.time() + timeout
+    # The advertisement, up to its flush.
+    while b"0000" not in buf:
+        r, _, _ = select.select([p.stdout], [], [], max(0, end - time.time()))
+        if not r:
+            print("timeout: no advertisement")
+            p.kill()
+            return 1
+        d = p.stdout.read1(65536)
+        if not d:
+            print("eof before the advertisement ended")
+            return 1
+        buf += d
+    pack = open(packfile, "rb").read()
+    p.stdin.write(pkt("%s %s %s\0report-status" % (old, new, ref)) +
+                  b"0000" + pack)
+    p.stdin.flush()
+    # stdin stays open: the server must answer from the pack's own end.
+    rep = b""
+    while True:
+        r, _, _ = select.select([p.stdout], [], [], max(0, end - time.time()))
+        if not r:
+            print("timeout: no report while the channel stays open")
+            p.kill()
+            return 1
+        d = p.stdout.read1(65536)
+        if not d:
+            break
+        rep += d
+        lines, _ = pkt_lines(rep)
+        if None in lines:
+            break
+    lines, _ = pkt_lines(rep)
+    print(" | ".join(l.decode(errors="replace").strip() for l in lines if l))
+    p.stdin.close()
+    p.wait(timeout=10)
+    return 0
 
 
 if __name__ == "__main__":

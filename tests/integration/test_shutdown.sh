@@ -35,7 +35,7 @@ kill -TERM "$DAEMON_PID"
 if exits_within 12; then ok "SIGTERM with a clone streaming past the grace time: the daemon exits"; else fail "SIGTERM with a clone streaming: the daemon hangs"; fi
 check_eq "it exits 0" 0 "$EXIT_RC"
 check_match "the cut is logged" "grace time over: cut 1 HTTP request" "$(cat "$DAEMON_LOG")"
-wait "$SLOW" 2>/dev/null
+kill "$SLOW" 2>/dev/null; wait "$SLOW" 2>/dev/null
 
 # A second signal: no waiting for the grace time.
 AUGERD_ARGS="--shutdown-grace 60"
@@ -53,7 +53,7 @@ kill -INT "$DAEMON_PID"
 if exits_within 4; then ok "a second signal exits at once"; else fail "a second signal: still running after 4 s"; fi
 check_eq "it exits 0" 0 "$EXIT_RC"
 check_match "the second signal is logged" "second signal: cut" "$(cat "$DAEMON_LOG")"
-wait "$SLOW" 2>/dev/null
+kill "$SLOW" 2>/dev/null; wait "$SLOW" 2>/dev/null
 
 # A push whose body is still uploading when SIGTERM comes finishes.
 AUGERD_ARGS="--shutdown-grace 30"
