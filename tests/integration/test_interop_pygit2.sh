@@ -10,6 +10,7 @@
 PY=/usr/bin/python3
 ver=$("$PY" -c 'import pygit2; print(pygit2.__version__, "libgit2", pygit2.LIBGIT2_VERSION, pygit2.features & pygit2.GIT_FEATURE_SSH)' 2>/dev/null) ||
 	{ CLIENT=pygit2; skip_client "python3-pygit2 is not installed (sh scripts/deps.sh)"; }
+# shellcheck disable=SC2086 # split on purpose
 set -- $ver
 CLIENT="pygit2 $1 ($2 $3)"
 CLIENT_CMD=("$PY" "$ROOT/tests/interop/pygit2/driver.py")
