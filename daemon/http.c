@@ -350,11 +350,51 @@ struct bodyio {
 	const unsigned char	*data;
 	size_t			 len, off;
 	struct httpd_req	*piped;		/* receive-pack: streamed */
+	z_stream		*z;		/* a gzip'd piped body (JGit) */
+	unsigned char		*zin;
+	int			 zend;
 	struct stream		*s;
 	int			 capture;
 	unsigned char		*copy;
 	size_t			 copylen, copycap;
 };
+
+/*
+ * A gzip'd push body, inflated as it streams in (JGit compresses every
+ * push). The inflated size is bounded by --max-push like a plain body.
+ */
+static ssize_t
+body_inflate(struct bodyio *b, void *buf, size_t len)
+{
+	ssize_t n;
+	int rc;
+
+	if (b->zend)
+		return 0;
+	b->z->next_out = buf;
+	b->z->avail_out = (uInt)(len > 65536 ? 65536 : len);
+	for (;;) {
+		if (b->z->avail_in == 0) {
+			if ((n = httpd_body_read(b->piped, b->zin, 65536)) < 0)
+				return -1;
+			if (n == 0)
+				return -1;	/* truncated gzip stream */
+			b->z->next_in = b->zin;
+			b->z->avail_in = (uInt)n;
+		}
+		rc = inflate(b->z, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END)
+			b->zend = 1;
+		else if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return -1;
+		if (b->z->total_out > augerd.max_push + (1 << 20))
+			return -1;
+		if ((size_t)((unsigned char *)b->z->next_out -
+		    (unsigned char *)buf) > 0 || b->zend)
+			return (unsigned char *)b->z->next_out -
+			    (unsigned char *)buf;
+	}
+}
 
 static ssize_t
 body_read(void *ctx, void *buf, size_t len)
@@ -362,6 +402,8 @@ body_read(void *ctx, void *buf, size_t len)
 	struct bodyio *b = ctx;
 	size_t n = b->len - b->off;
 
+	if (b->piped != NULL && b->z != NULL)
+		return body_inflate(b, buf, len);
 	if (b->piped != NULL)
 		return httpd_body_read(b->piped, buf, len);
 	if (n > len)
@@ -438,7 +480,7 @@ gitjob_run(struct job *job, struct worker *w)
 		len = evbuffer_get_length(g->body);
 		body = evbuffer_pullup(g->body, -1);
 	}
-	if (g->gzip) {
+	if (g->gzip && g->op == GIT_UPLOAD) {
 		if (gunzip(&inflated, &len, body, len, &g->err) < 0) {
 			g->status = http_status_of(g->err.code);
 			adv_unref(adv);
@@ -451,6 +493,18 @@ gitjob_run(struct job *job, struct worker *w)
 	bio.len = len;
 	if (g->op == GIT_RECEIVE)
 		bio.piped = g->req;
+	if (g->op == GIT_RECEIVE && g->gzip) {
+		if ((bio.z = calloc(1, sizeof *bio.z)) == NULL ||
+		    (bio.zin = malloc(65536)) == NULL ||
+		    inflateInit2(bio.z, 15 + 16) != Z_OK) {
+			free(bio.z);
+			free(bio.zin);
+			g->status = 500;
+			ag_err_set(&g->err, AG_EINTERNAL, "out of memory");
+			adv_unref(adv);
+			return;
+		}
+	}
 	bio.s = g->s;
 	bio.capture = g->has_key;
 	io.read = body_read;
@@ -478,6 +532,11 @@ gitjob_run(struct job *job, struct worker *w)
 		auth_receive_opts(&o, &g->cred, g->name);
 		pushdeploy_setup(&o, &pc, g->name, &g->cred);
 		ag_receive_pack(repo, &io, &o, &g->updated, &g->err);
+	}
+	if (bio.z != NULL) {
+		inflateEnd(bio.z);
+		free(bio.z);
+		free(bio.zin);
 	}
 	free(bio.copy);
 	free(inflated);
@@ -781,13 +840,13 @@ git_dispatch(struct httpd_req *req, const char *name, const char *rest,
 		return;
 	}
 	ce = httpd_header(req, "Content-Encoding");
-	if (ce != NULL && strcmp(ce, "gzip") == 0 && op == GIT_UPLOAD)
+	if (ce != NULL && (strcmp(ce, "gzip") == 0 ||
+	    strcmp(ce, "x-gzip") == 0))
 		g->gzip = 1;
 	else if (ce != NULL && strcmp(ce, "identity") != 0) {
 		free(g);
 		http_reply_error(req, 415, "Content-Encoding %s is not "
-		    "supported%s", ce, op == GIT_RECEIVE ?
-		    " on receive-pack" : "");
+		    "supported (gzip and identity are)", ce);
 		return;
 	}
 	if (op == GIT_UPLOAD) {

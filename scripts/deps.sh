@@ -8,7 +8,12 @@ libgit2-dev libevent-dev libssh-dev libjansson-dev libyaml-dev liblmdb-dev
 zlib1g-dev libssl-dev libcmocka-dev
 clang libclang-rt-14-dev
 golang-go golang-github-go-git-go-git-dev
-openssh-client jq"
+openssh-client jq
+python3 python3-pygit2 python3-dulwich libjgit-java default-jdk-headless nodejs"
+
+# The interop suite (tests/interop/) drives isomorphic-git with npm. Node's
+# own builds ship npm inside the nodejs package; Debian's ship it apart.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 # Extra packages for the benchmarks only (scripts/bench/).
 if [ "${1:-}" = "--bench" ]; then

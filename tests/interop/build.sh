@@ -2,6 +2,7 @@
 # Build the interop clients used by the integration tests:
 #   build/interop/gogit-client  (go-git v5 from the Debian package)
 #   build/interop/fluxbytes     (standard library only)
+#   build/interop/gogit-driver  (go-git v5: the interop suite's driver)
 # GOPATH mode, offline: GOPATH=<build>/gopath:/usr/share/gocode, where
 # <build>/gopath/src/github.com/go-git/go-git/v5 links to the Debian source.
 # Idempotent; fails loudly.
@@ -26,12 +27,14 @@ export GOPATH="$OUT/gopath:$GOCODE"
 export GOCACHE="$OUT/gocache"
 
 cd "$ROOT/tests/interop"
-for prog in fluxbytes gogit-client; do
-	if ! go build -o "$OUT/$prog.tmp" "./$prog"; then
+# source folder:binary name
+for pair in fluxbytes:fluxbytes gogit-client:gogit-client gogit:gogit-driver; do
+	src=${pair%%:*} prog=${pair#*:}
+	if ! go build -o "$OUT/$prog.tmp" "./$src"; then
 		echo "build.sh: building $prog failed" >&2
 		rm -f "$OUT/$prog.tmp"
 		exit 1
 	fi
 	mv -f "$OUT/$prog.tmp" "$OUT/$prog"
 done
-echo "build.sh: built $OUT/gogit-client $OUT/fluxbytes"
+echo "build.sh: built $OUT/gogit-client $OUT/fluxbytes $OUT/gogit-driver"
