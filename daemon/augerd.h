@@ -35,6 +35,7 @@ struct augerd {
 	int			 workers;
 	struct httpd_limits	 http_limits;
 	int			 shutdown_grace;	/* --shutdown-grace, s */
+	int			 maint_grace;	/* --maint-grace, s */
 	/* SSH connections not yet authenticated (see ssh.h). */
 	int			 ssh_startups_begin;	/* --ssh-max-startups */
 	int			 ssh_startups_rate;	/* percent */

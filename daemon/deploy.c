@@ -24,6 +24,7 @@
 #include "deploy.h"
 #include "http.h"
 #include "log.h"
+#include "maint.h"
 #include "pushdeploy.h"
 #include "../hooks/validate.h"
 #include "repostate.h"
@@ -378,8 +379,10 @@ with_env(json_t **out, const char *env, locked_fn fn, void *arg,
 	r = fn(out, &c, arg, err);
 	/* Clones that start after this answer see the new commit. */
 	if (r == 0 && *out != NULL &&
-	    json_is_string(json_object_get(*out, "gitopsRef")))
+	    json_is_string(json_object_get(*out, "gitopsRef"))) {
 		repostate_moved(rs, repo);
+		maint_note(name);
+	}
 	pthread_mutex_unlock(&rs->ref_lock);
 	git_repository_free(repo);
 	return r;

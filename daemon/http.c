@@ -26,6 +26,7 @@
 #include "http.h"
 #include "httpd.h"
 #include "log.h"
+#include "maint.h"
 #include "packcache.h"
 #include "pushdeploy.h"
 #include "repostate.h"
@@ -513,7 +514,8 @@ gitjob_run(struct job *job, struct worker *w)
 	io.ctx = &bio;
 	g->status = 200;
 	if (g->op == GIT_UPLOAD) {
-		struct ag_upload_opts o = { .stateless = 1 };
+		struct ag_upload_opts o = { .stateless = 1,
+		    .pack_threads = augerd.workers };
 		int rc;
 
 		rc = g->v2 ? ag_upload_v2(repo, adv->refs, &io, &o, &g->err) :
@@ -524,8 +526,9 @@ gitjob_run(struct job *job, struct worker *w)
 	} else {
 		struct ag_receive_opts o = {
 			.ref_lock = &st->ref_lock,
-			.moved = repostate_moved_cb,
+			.moved = maint_moved_cb,
 			.moved_arg = st,
+			.prune_lock = maint_prune_lock(g->name),
 		};
 		struct pushctx pc;
 

@@ -18,6 +18,7 @@
 #include <event2/thread.h>
 #include <git2.h>
 
+#include "auger/maintain.h"
 #include "auger/receive.h"
 #include "auger/repo.h"
 #include "auger/version.h"
@@ -27,6 +28,7 @@
 #include "deploy.h"
 #include "http.h"
 #include "log.h"
+#include "maint.h"
 #include "packcache.h"
 #include "repostate.h"
 #include "ssh.h"
@@ -90,6 +92,7 @@ usage(FILE *f)
 	fprintf(f,
 "usage: augerd [options]\n"
 "       augerd reindex [--data DIR]   rebuild the release index from git\n"
+"       augerd maintain [--data DIR]  repack every repository, then exit\n"
 "\n"
 "auger's daemon: hosts git repositories for Flux over smart HTTP.\n"
 "\n"
@@ -114,6 +117,8 @@ usage(FILE *f)
 "  --request-timeout SECS\n"
 "                      time to send a request head, from connecting or\n"
 "                      from its first byte (default %d)\n"
+"  --maint-grace SECS  old packs stay this long after a repack, for readers\n"
+"                      in flight (default %d)\n"
 "  --shutdown-grace SECS\n"
 "                      on SIGTERM/SIGINT, time for what is in flight to\n"
 "                      finish before it is cut; a second signal cuts at\n"
@@ -135,7 +140,8 @@ usage(FILE *f)
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE, MAIN_HEAD_SECS, MAIN_GRACE_SECS, SSH_STARTUPS_BEGIN,
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS, AG_MAINTAIN_GRACE, MAIN_GRACE_SECS,
+	    SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
 	    SSH_LOGIN_GRACE);
 }
@@ -312,6 +318,7 @@ main(int argc, char **argv)
 		{ "body-min-rate", required_argument, NULL, 'R' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "shutdown-grace", required_argument, NULL, 'g' },
+		{ "maint-grace", required_argument, NULL, 'M' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
@@ -342,9 +349,11 @@ main(int argc, char **argv)
 	augerd.ssh_startups_full = SSH_STARTUPS_FULL;
 	augerd.ssh_startups_per_addr = SSH_STARTUPS_PER_ADDR;
 	augerd.ssh_login_grace = SSH_LOGIN_GRACE;
-	if (argc > 1 && strcmp(argv[1], "reindex") == 0) {
-		/* augerd reindex --data DIR: rebuild LMDB from git, exit. */
-		reindex = 1;
+	augerd.maint_grace = AG_MAINTAIN_GRACE;
+	if (argc > 1 && (strcmp(argv[1], "reindex") == 0 ||
+	    strcmp(argv[1], "maintain") == 0)) {
+		/* augerd reindex|maintain --data DIR: one job, then exit. */
+		reindex = strcmp(argv[1], "reindex") == 0 ? 1 : 2;
 		argv[1] = argv[0];
 		argc--;
 		argv++;
@@ -390,6 +399,11 @@ main(int argc, char **argv)
 		case 'g':
 			if (int_flag("--shutdown-grace", optarg, 0, 3600,
 			    &augerd.shutdown_grace) < 0)
+				return 2;
+			break;
+		case 'M':
+			if (int_flag("--maint-grace", optarg, 0, 86400,
+			    &augerd.maint_grace) < 0)
 				return 2;
 			break;
 		case 'C':
@@ -490,6 +504,15 @@ main(int argc, char **argv)
 	/* Refs and objects we write survive a crash (fsync). */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)256 << 20);
+	/* However many packs a repository has, they cannot eat the fds. */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT,
+	    (size_t)(nofile / 8 > 16 ? (nofile / 8 < 512 ? nofile / 8 : 512) :
+	    16));
+	if (reindex == 2) {
+		rc = maint_offline() < 0 ? 1 : 0;
+		log_info("maintain done%s", rc ? " (with errors)" : "");
+		goto out;
+	}
 	snprintf(path, sizeof path, "%s/index", augerd.data);
 	if (ag_store_open(&augerd.store, path, &err) < 0) {
 		log_warn("%s", err.msg);
@@ -500,8 +523,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Git is the source of truth: index what LMDB missed (a crash). */
-	if ((reindex ? deploy_reindex_all() : deploy_catch_up_all()) < 0 &&
-	    reindex)
+	if ((reindex == 1 ? deploy_reindex_all() : deploy_catch_up_all()) <
+	    0 && reindex == 1)
 		goto out;
 	if (reindex) {
 		log_info("reindex done");
@@ -516,6 +539,8 @@ main(int argc, char **argv)
 		log_warn("cannot start workers");
 		goto out;
 	}
+	if (maint_start(augerd.base) < 0)
+		goto out;
 	if (http_start(augerd.base, listen, bound, sizeof bound) < 0) {
 		log_warn("cannot listen on %s: %s", listen, strerror(errno));
 		goto out;
@@ -572,6 +597,8 @@ out:
 		event_free(sig_int);
 	if (stop_timer)
 		event_free(stop_timer);
+	maint_stop();
+	maint_free_all();
 	repostate_free_all();
 	packcache_free_all();
 	ag_store_close(augerd.store);

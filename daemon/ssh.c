@@ -41,6 +41,7 @@
 #include "augerd.h"
 #include "auth.h"
 #include "log.h"
+#include "maint.h"
 #include "pushdeploy.h"
 #include "repostate.h"
 #include "ssh.h"
@@ -710,7 +711,8 @@ run_git(struct session *ss, const char *cmd)
 	}
 	v2 = svc == AG_SVC_UPLOAD && strstr(ss->git_protocol, "version=2");
 	if (svc == AG_SVC_UPLOAD) {
-		struct ag_upload_opts o = { .stateless = 0 };
+		struct ag_upload_opts o = { .stateless = 0,
+		    .pack_threads = augerd.workers };
 
 		if (v2) {
 			char *caps = NULL;
@@ -733,8 +735,9 @@ run_git(struct session *ss, const char *cmd)
 	} else {
 		struct ag_receive_opts o = {
 			.ref_lock = &st->ref_lock,
-			.moved = repostate_moved_cb,
+			.moved = maint_moved_cb,
 			.moved_arg = st,
+			.prune_lock = maint_prune_lock(name),
 		};
 		struct pushctx pc;
 

@@ -986,7 +986,7 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 	git_odb *odb = NULL, *qodb = NULL;
 	struct ag_err perr = { 0, "" };
 	size_t i, done = 0, accepted;
-	int rc = -1, need_pack = 0, locked = 0, band;
+	int rc = -1, need_pack = 0, locked = 0, band, prune_locked = 0;
 
 	*updated = 0;
 	memset(&req, 0, sizeof req);
@@ -1025,6 +1025,14 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 		ag_err_set(err, perr.code, "%s", perr.msg);
 		rc = 0;
 		goto out;
+	}
+	/*
+	 * From the connectivity check until the refs moved, maintenance
+	 * may not remove objects the check found in the repository.
+	 */
+	if (o->prune_lock != NULL) {
+		pthread_rwlock_rdlock(o->prune_lock);
+		prune_locked = 1;
 	}
 	/* A repository that sees the quarantined objects too. */
 	if (git_repository_open_bare(&qrepo, git_repository_path(repo)) < 0 ||
@@ -1107,6 +1115,10 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 		pthread_mutex_unlock(o->ref_lock);
 		locked = 0;
 	}
+	if (prune_locked) {
+		pthread_rwlock_unlock(o->prune_lock);
+		prune_locked = 0;
+	}
 	*updated = done;
 	/* Caches follow the refs before the report ends (DESIGN.md). */
 	if (done > 0 && o->moved != NULL)
@@ -1120,6 +1132,8 @@ ag_receive_pack(git_repository *repo, struct ag_io *io,
 	}
 	rc = 0;
 out:
+	if (prune_locked)
+		pthread_rwlock_unlock(o->prune_lock);
 	if (locked)
 		pthread_mutex_unlock(o->ref_lock);
 	git_odb_free(qodb);

@@ -3,11 +3,15 @@
  * have negotiation (multi_ack, multi_ack_detailed, no-done), shallow
  * boundaries, and a pack streamed from libgit2's packbuilder.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "auger/maintain.h"
 #include "auger/oidset.h"
 #include "auger/packofs.h"
 #include "auger/upload.h"
@@ -1070,6 +1074,38 @@ needs_ofs(const struct ag_upload_req *req)
 	    strncmp(req->agent, "go-git/", 7) == 0;
 }
 
+/* 1 when no maintained pack covers the wants; else 0 or an error. */
+static int
+send_whole_pack(git_repository *repo, const struct ag_upload_req *req,
+    struct sender *s, struct ag_err *err)
+{
+	char path[4400];
+	unsigned char *buf;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!ag_maintain_covering_pack(path, sizeof path, repo, req->wants.v,
+	    req->wants.n))
+		return 1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 1;	/* pruned meanwhile: build one */
+	if ((buf = malloc(65536)) == NULL) {
+		close(fd);
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
+	while ((n = read(fd, buf, 65536)) > 0)
+		if (pack_chunk(buf, (size_t)n, s) < 0) {
+			r = ag_err_set(err, AG_EIO, "client went away");
+			break;
+		}
+	if (n < 0)
+		r = ag_err_set(err, AG_EIO, "reading the pack: %s",
+		    strerror(errno));
+	free(buf);
+	close(fd);
+	return r;
+}
+
 static int
 build_pack(git_repository *repo, const struct ag_refs *refs,
     const struct ag_upload_req *req, const struct ag_oidvec *common,
@@ -1082,6 +1118,15 @@ build_pack(git_repository *repo, const struct ag_refs *refs,
 	size_t i;
 	int r = -1;
 
+	/*
+	 * A full clone of a maintained repository wants exactly the tips
+	 * its pack was built from: the pack file is the answer, as is.
+	 */
+	if (!p->shallow_mode && common->n == 0 &&
+	    (req->caps & AG_CAP_OFS_DELTA) &&
+	    (r = send_whole_pack(repo, req, s, err)) != 1)
+		return r;
+	r = -1;
 	if (git_packbuilder_new(&pb, repo) < 0)
 		return ag_err_git(err, "packbuilder");
 	git_packbuilder_set_threads(pb, threads > 0 ? threads : 1);

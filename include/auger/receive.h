@@ -75,6 +75,8 @@ struct ag_receive_opts {
 	int		 immutable_tags;	/* tags may be created only */
 	int		 no_branch_deletes;	/* branches may not be deleted */
 	pthread_mutex_t	*ref_lock;	/* serializes ref updates, or NULL */
+	/* Read-held from the connectivity check until refs moved, or NULL. */
+	pthread_rwlock_t *prune_lock;
 	ag_receive_check_fn check;
 	void		*check_arg;
 	/*
