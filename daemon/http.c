@@ -223,6 +223,29 @@ stream_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* Frees a stream that never carried a reply. */
+static void
+stream_free(struct stream *s)
+{
+	event_free(s->wake);
+	evbuffer_free(s->pending);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+/* Any thread: whether the client of a stream went away. */
+static int
+stream_dead(struct stream *s)
+{
+	int dead;
+
+	pthread_mutex_lock(&s->mu);
+	dead = s->dead;
+	pthread_mutex_unlock(&s->mu);
+	return dead;
+}
+
 /* Loop: the worker is done; ends the reply (or answers an early error). */
 static void
 stream_finish(struct stream *s, int status, const char *errmsg)
@@ -238,11 +261,7 @@ stream_finish(struct stream *s, int status, const char *errmsg)
 		no_cache(s->req);
 		httpd_reply(s->req, 200, NULL);
 	}
-	event_free(s->wake);
-	evbuffer_free(s->pending);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
-	free(s);
+	stream_free(s);
 }
 
 enum gitop {
@@ -443,6 +462,22 @@ body_write(void *ctx, const void *buf, size_t len)
 	return stream_write(b->s, buf, len);
 }
 
+/* Worker side, before it starts: a clone whose client left is skipped. */
+static int
+gitjob_cancelled(struct job *job)
+{
+	struct gitjob *g = (struct gitjob *)job;
+
+	return g->s != NULL && g->op == GIT_UPLOAD && stream_dead(g->s);
+}
+
+/* The packbuilder polls this while it searches deltas. */
+static int
+gitjob_gone(void *arg)
+{
+	return stream_dead(arg);
+}
+
 static void
 gitjob_run(struct job *job, struct worker *w)
 {
@@ -515,7 +550,8 @@ gitjob_run(struct job *job, struct worker *w)
 	g->status = 200;
 	if (g->op == GIT_UPLOAD) {
 		struct ag_upload_opts o = { .stateless = 1,
-		    .pack_threads = augerd.workers };
+		    .pack_threads = augerd.workers,
+		    .cancelled = gitjob_gone, .cancel_arg = g->s };
 		int rc;
 
 		rc = g->v2 ? ag_upload_v2(repo, adv->refs, &io, &o, &g->err) :
@@ -628,7 +664,11 @@ gitjob_done(struct job *job)
 		gitjob_free(g);
 		return;
 	}
-	if (g->err.code != 0)
+	if (g->status == 0)
+		log_info("%s %s %s by %s: cancelled, the client left before "
+		    "its turn", peer, ag_service_name(g->svc), g->name,
+		    g->cred.name);
+	else if (g->err.code != 0)
 		log_info("%s %s %s by %s: %s", peer,
 		    ag_service_name(g->svc), g->name, g->cred.name,
 		    g->err.msg);
@@ -701,7 +741,37 @@ cache_reply(struct httpd_req *req, const char *name, const struct cred *c,
 static void
 git_submit(struct gitjob *g)
 {
-	if (worker_submit(&g->job) < 0) {
+	int rc;
+
+	if ((rc = worker_submit(&g->job)) == WORKER_EBUSY) {
+		/* Back-pressure: git shows an ERR line as "remote error". */
+		struct evbuffer *b = evbuffer_new();
+		char msg[256], ctype[64];
+		int n;
+
+		n = snprintf(msg, sizeof msg, "ERR augerd is busy: %d %s "
+		    "queued; retry shortly\n", worker_queued(g->job.class),
+		    g->job.class == JOB_PACK ? "pack builds" : "pushes");
+		log_warn("%s %s %s: refused, the %s queue is full",
+		    httpd_peer(g->req), ag_service_name(g->svc), g->name,
+		    g->job.class == JOB_PACK ? "pack" : "push");
+		if (g->s != NULL)
+			httpd_set_callbacks(g->req, NULL, NULL, NULL);
+		if (b != NULL)
+			evbuffer_add_printf(b, "%04x%s", n + 4, msg);
+		snprintf(ctype, sizeof ctype, "application/x-%s-%s",
+		    ag_service_name(g->svc), g->op == GIT_ADV ?
+		    "advertisement" : "result");
+		httpd_add_header(g->req, "Content-Type", ctype);
+		httpd_add_header(g->req, "Retry-After", "1");
+		httpd_reply(g->req, 200, b);
+		if (b != NULL)
+			evbuffer_free(b);
+		if (g->s != NULL)
+			stream_free(g->s);
+		g->s = NULL;
+		gitjob_free(g);
+	} else if (rc < 0) {
 		if (g->s != NULL)
 			stream_finish(g->s, 500, "out of memory");
 		else
@@ -832,6 +902,10 @@ git_dispatch(struct httpd_req *req, const char *name, const char *rest,
 	}
 	g->job.run = gitjob_run;
 	g->job.done = gitjob_done;
+	g->job.class = op == GIT_UPLOAD ? JOB_PACK : op == GIT_RECEIVE ?
+	    JOB_PUSH : JOB_API;
+	g->job.repo = g->name;
+	g->job.cancelled = gitjob_cancelled;
 	g->op = op;
 	g->svc = svc;
 	g->v2 = svc == AG_SVC_UPLOAD && wants_v2(req);

@@ -730,7 +730,7 @@ conn_body(struct conn *c)
 	}
 	if (!r->body_done)
 		return;
-	conn_reading(c, 0);
+	/* Reading stays on, to see the client leave while it waits. */
 	conn_set_state(c, CONN_HANDLED);
 	if (r->pipe == NULL && r->body_fn != NULL)
 		r->body_fn(r, r->body_arg);

@@ -117,6 +117,8 @@ usage(FILE *f)
 "  --request-timeout SECS\n"
 "                      time to send a request head, from connecting or\n"
 "                      from its first byte (default %d)\n"
+"  --max-queued N      pack builds, and pushes, waiting for a worker; past\n"
+"                      it a git client gets ERR \"busy\" (default %d)\n"
 "  --maint-grace SECS  old packs stay this long after a repack, for readers\n"
 "                      in flight (default %d)\n"
 "  --shutdown-grace SECS\n"
@@ -140,7 +142,8 @@ usage(FILE *f)
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE, MAIN_HEAD_SECS, AG_MAINTAIN_GRACE, MAIN_GRACE_SECS,
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS, WORKER_MAX_QUEUED_PACK,
+	    AG_MAINTAIN_GRACE, MAIN_GRACE_SECS,
 	    SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
 	    SSH_LOGIN_GRACE);
@@ -319,6 +322,7 @@ main(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "maint-grace", required_argument, NULL, 'M' },
+		{ "max-queued", required_argument, NULL, 'Q' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
@@ -336,6 +340,7 @@ main(int argc, char **argv)
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
 	int c, rc = 1, reindex = 0, max_conns = 0;
+	int max_queued = WORKER_MAX_QUEUED_PACK;
 	char *end;
 
 	augerd.max_push = 512UL << 20;
@@ -399,6 +404,11 @@ main(int argc, char **argv)
 		case 'g':
 			if (int_flag("--shutdown-grace", optarg, 0, 3600,
 			    &augerd.shutdown_grace) < 0)
+				return 2;
+			break;
+		case 'Q':
+			if (int_flag("--max-queued", optarg, 1, 100000,
+			    &max_queued) < 0)
 				return 2;
 			break;
 		case 'M':
@@ -535,6 +545,8 @@ main(int argc, char **argv)
 	evthread_use_pthreads();
 	if ((augerd.base = event_base_new()) == NULL)
 		goto out;
+	worker_set_max_queued(JOB_PACK, max_queued);
+	worker_set_max_queued(JOB_PUSH, max_queued);
 	if (worker_start(augerd.base, augerd.workers, augerd.repos) < 0) {
 		log_warn("cannot start workers");
 		goto out;

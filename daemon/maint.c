@@ -191,6 +191,8 @@ maint_tick(evutil_socket_t fd, short what, void *arg)
 			break;
 		j->job.run = maint_run;
 		j->job.done = maint_done;
+		j->job.class = JOB_PACK;
+		j->job.repo = m->name;
 		j->m = m;
 		j->prune_only = !m->due;
 		m->due = 0;

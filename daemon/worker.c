@@ -3,6 +3,7 @@
  * own repository handles; a finished job wakes the loop through its event.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +24,84 @@ struct worker_repo {
 
 struct worker {
 	pthread_t		 thread;
+	struct job		*current;	/* under pool.mu */
 	struct worker_repo	 cache[WORKER_REPO_CACHE];
 	unsigned long		 tick;
+};
+
+struct jobq {
+	struct job	*head, *tail;
+	int		 n;		/* queued */
+	int		 running;
+	int		 max;		/* queued at most */
 };
 
 static struct {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	struct job	*head, *tail;
+	struct jobq	 q[JOB_NCLASSES];
+	int		 turn;		/* the class to look at first */
 	int		 stopping;
 	struct worker	*w;
 	int		 n;
 	struct event_base *base;
 	const char	*root;
 	int		 busy;		/* submitted, done not yet run (loop) */
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	.q = { { .max = WORKER_MAX_QUEUED_API },
+	    { .max = WORKER_MAX_QUEUED_PUSH },
+	    { .max = WORKER_MAX_QUEUED_PACK } } };
+
+/* Running pack builds of one repository (under pool.mu). */
+static int
+packs_running(const char *repo)
+{
+	int n = 0, i;
+
+	for (i = 0; i < pool.n; i++)
+		if (pool.w[i].current != NULL &&
+		    pool.w[i].current->class == JOB_PACK &&
+		    pool.w[i].current->repo != NULL && repo != NULL &&
+		    strcmp(pool.w[i].current->repo, repo) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * The next job a free worker should run (under pool.mu), or NULL: the
+ * classes in turn; a pack build only while another worker stays free for
+ * the other kinds, and only under its repository's limit.
+ */
+static struct job *
+pick(void)
+{
+	struct job **pp, *job;
+	int k, c;
+
+	for (k = 0; k < JOB_NCLASSES; k++) {
+		c = (pool.turn + k) % JOB_NCLASSES;
+		if (pool.q[c].head == NULL)
+			continue;
+		if (c == JOB_PACK && pool.n > 1 &&
+		    pool.q[JOB_PACK].running >= pool.n - 1)
+			continue;
+		for (pp = &pool.q[c].head; (job = *pp) != NULL;
+		    pp = &job->next) {
+			if (c == JOB_PACK &&
+			    packs_running(job->repo) >= WORKER_PACKS_PER_REPO)
+				continue;
+			if ((*pp = job->next) == NULL)
+				pool.q[c].tail = pp == &pool.q[c].head ? NULL :
+				    (struct job *)((char *)pp -
+				    offsetof(struct job, next));
+			pool.q[c].n--;
+			pool.q[c].running++;
+			pool.turn = (c + 1) % JOB_NCLASSES;
+			return job;
+		}
+	}
+	return NULL;
+}
 
 /* The jobs waiting behind one key; loop thread only. */
 struct serial {
@@ -124,6 +188,16 @@ worker_submit_serial(struct job *job, const char *key)
 	return 0;
 }
 
+static int
+queued_total(void)
+{
+	int c, n = 0;
+
+	for (c = 0; c < JOB_NCLASSES; c++)
+		n += pool.q[c].n;
+	return n;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -133,17 +207,24 @@ worker_main(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&pool.mu);
-		while (pool.head == NULL && !pool.stopping)
+		while ((job = pick()) == NULL &&
+		    !(pool.stopping && queued_total() == 0))
 			pthread_cond_wait(&pool.cv, &pool.mu);
-		if (pool.head == NULL) {
+		if (job == NULL) {
 			pthread_mutex_unlock(&pool.mu);
 			break;
 		}
-		job = pool.head;
-		if ((pool.head = job->next) == NULL)
-			pool.tail = NULL;
+		w->current = job;
 		pthread_mutex_unlock(&pool.mu);
-		job->run(job, w);
+		/* Nobody to answer: straight to done (it frees). */
+		if (job->cancelled == NULL || !job->cancelled(job))
+			job->run(job, w);
+		pthread_mutex_lock(&pool.mu);
+		w->current = NULL;
+		pool.q[job->class].running--;
+		/* A finished job may unblock one held back by a limit. */
+		pthread_cond_broadcast(&pool.cv);
+		pthread_mutex_unlock(&pool.mu);
 		event_active(job->ev, EV_READ, 0);
 	}
 	for (i = 0; i < WORKER_REPO_CACHE; i++) {
@@ -174,20 +255,43 @@ worker_start(struct event_base *base, int n, const char *repos_root)
 int
 worker_submit(struct job *job)
 {
+	struct jobq *q;
+
+	if ((unsigned)job->class >= JOB_NCLASSES)
+		job->class = JOB_API;
+	q = &pool.q[job->class];
+	pthread_mutex_lock(&pool.mu);
+	if (q->n >= q->max) {
+		pthread_mutex_unlock(&pool.mu);
+		return WORKER_EBUSY;
+	}
+	pthread_mutex_unlock(&pool.mu);
 	job->ev = event_new(pool.base, -1, 0, worker_done_cb, job);
 	if (job->ev == NULL)
 		return -1;
 	job->next = NULL;
 	pool.busy++;
 	pthread_mutex_lock(&pool.mu);
-	if (pool.tail != NULL)
-		pool.tail->next = job;
+	if (q->tail != NULL)
+		q->tail->next = job;
 	else
-		pool.head = job;
-	pool.tail = job;
-	pthread_cond_signal(&pool.cv);
+		q->head = job;
+	q->tail = job;
+	q->n++;
+	pthread_cond_broadcast(&pool.cv);
 	pthread_mutex_unlock(&pool.mu);
 	return 0;
+}
+
+int
+worker_queued(enum job_class class)
+{
+	int n;
+
+	pthread_mutex_lock(&pool.mu);
+	n = pool.q[class].n;
+	pthread_mutex_unlock(&pool.mu);
+	return n;
 }
 
 void
@@ -252,4 +356,10 @@ int
 worker_busy(void)
 {
 	return pool.busy;
+}
+
+void
+worker_set_max_queued(enum job_class class, int max)
+{
+	pool.q[class].max = max;
 }

@@ -79,7 +79,9 @@ each_loose(const char *gitdir, int (*fn)(void *, const char *), void *arg)
 			if (strlen(de->d_name) != GIT_OID_HEXSZ - 2 ||
 			    !is_hex(de->d_name, GIT_OID_HEXSZ - 2))
 				continue;
-			snprintf(hex, sizeof hex, "%02x%s", i, de->d_name);
+			snprintf(hex, 3, "%02x", i);
+			memcpy(hex + 2, de->d_name, GIT_OID_HEXSZ - 2);
+			hex[GIT_OID_HEXSZ] = '\0';
 			r = fn(arg, hex);
 		}
 		closedir(d);

@@ -976,6 +976,8 @@ struct sender {
 	int		 keepalive_ms;
 	struct timespec	 last;
 	int		 failed;
+	int		(*cancelled)(void *);
+	void		*cancel_arg;
 };
 
 static long
@@ -996,6 +998,11 @@ pack_progress(int stage, uint32_t current, uint32_t total, void *payload)
 	(void)stage;
 	(void)current;
 	(void)total;
+	/* A build for a client that left stops here, not at its end. */
+	if (s->cancelled != NULL && s->cancelled(s->cancel_arg)) {
+		s->failed = 1;
+		return -1;
+	}
 	if (s->band && elapsed_ms(&s->last) >= s->keepalive_ms) {
 		/* An empty band-1 packet: "0005\1", as git sends. */
 		if (ag_pkt_band(s->w, 1, "", 0) < 0 || ag_pkt_push(s->w) < 0) {
@@ -1246,6 +1253,8 @@ send_pack(git_repository *repo, const struct ag_refs *refs,
 	s.w = w;
 	s.band = band;
 	s.keepalive_ms = o->keepalive_ms > 0 ? o->keepalive_ms : 5000;
+	s.cancelled = o->cancelled;
+	s.cancel_arg = o->cancel_arg;
 	clock_gettime(CLOCK_MONOTONIC, &s.last);
 	if (ag_pkt_push(w) < 0)
 		return ag_err_set(err, AG_EIO, "client went away");

@@ -76,6 +76,9 @@ struct ag_upload_opts {
 	int	stateless;	/* HTTP: one round per request */
 	int	keepalive_ms;	/* side-band keepalive while packing; 0: 5000 */
 	int	pack_threads;	/* packbuilder threads; 0: 1 */
+	/* Polled while the pack is built: nonzero stops it (client gone). */
+	int	(*cancelled)(void *arg);
+	void	*cancel_arg;
 };
 
 /*
