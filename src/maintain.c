@@ -19,6 +19,7 @@
 #include "auger/maintain.h"
 #include "auger/oidset.h"
 #include "auger/packofs.h"
+#include "auger/reach.h"
 
 #define GARBAGE_FILE	"objects/info/auger-garbage"
 #define GARBAGE_MAX	(16 * 1024 * 1024)	/* bytes of the list */
@@ -482,87 +483,50 @@ keep_has(const struct keep *k, const git_oid *id)
 	return stat(path, &sb) == 0;
 }
 
+static int
+keep_visit(void *arg, const git_oid *id, git_object_t type)
+{
+	if (!keep_has(arg, id))
+		return AG_REACH_MISSING;
+	/* A blob has nothing to follow: it is not read. */
+	return type == GIT_OBJECT_BLOB ? AG_REACH_SKIP : AG_REACH_FOLLOW;
+}
+
 /* Whether everything the refs reach stays: 1 whole, 0 not, -1 error. */
 static int
 refs_whole(git_repository *repo, const struct keep *k, struct ag_err *err)
 {
-	struct ag_oidset seen;
 	git_reference_iterator *it = NULL;
 	git_reference *ref = NULL;
-	git_object *obj = NULL;
-	git_oid *stack = NULL, *ns, id;
-	size_t n = 0, cap = 0, i, cnt;
+	git_oid *tips = NULL, *nt;
+	size_t n = 0, cap = 0;
 	int r = -1;
 
-	ag_oidset_init(&seen);
-#define PUSH(x) do {							\
-	if (ag_oidset_put(&seen, (x), 0) == 1) {			\
-		if (n == cap) {						\
-			cap = cap ? cap * 2 : 1024;			\
-			if ((ns = realloc(stack, cap * sizeof *ns)) == NULL) \
-				goto oom;				\
-			stack = ns;					\
-		}							\
-		git_oid_cpy(&stack[n++], (x));				\
-	}								\
-} while (0)
 	if (git_reference_iterator_new(&it, repo) < 0)
-		goto giterr;
+		return ag_err_git(err, "listing the refs");
 	while (git_reference_next(&ref, it) == 0) {
-		if (git_reference_target(ref) != NULL)
-			PUSH(git_reference_target(ref));
+		if (git_reference_target(ref) != NULL) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				if ((nt = realloc(tips, cap * sizeof *nt)) ==
+				    NULL) {
+					r = ag_err_set(err, AG_EINTERNAL,
+					    "out of memory");
+					goto out;
+				}
+				tips = nt;
+			}
+			git_oid_cpy(&tips[n++], git_reference_target(ref));
+		}
 		git_reference_free(ref);
 		ref = NULL;
 	}
-	while (n > 0) {
-		git_oid_cpy(&id, &stack[--n]);
-		if (!keep_has(k, &id)) {
-			r = 0;
-			goto out;
-		}
-		if (git_object_lookup(&obj, repo, &id, GIT_OBJECT_ANY) < 0)
-			goto giterr;
-		switch (git_object_type(obj)) {
-		case GIT_OBJECT_COMMIT:
-			PUSH(git_commit_tree_id((git_commit *)obj));
-			cnt = git_commit_parentcount((git_commit *)obj);
-			for (i = 0; i < cnt; i++)
-				PUSH(git_commit_parent_id((git_commit *)obj, i));
-			break;
-		case GIT_OBJECT_TREE:
-			cnt = git_tree_entrycount((git_tree *)obj);
-			for (i = 0; i < cnt; i++) {
-				const git_tree_entry *e =
-				    git_tree_entry_byindex((git_tree *)obj, i);
-
-				if (git_tree_entry_filemode(e) !=
-				    GIT_FILEMODE_COMMIT)
-					PUSH(git_tree_entry_id(e));
-			}
-			break;
-		case GIT_OBJECT_TAG:
-			PUSH(git_tag_target_id((git_tag *)obj));
-			break;
-		default:
-			break;
-		}
-		git_object_free(obj);
-		obj = NULL;
-	}
-#undef PUSH
-	r = 1;
-	goto out;
-oom:
-	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
-	goto out;
-giterr:
-	r = ag_err_git(err, "walking the refs");
+	r = ag_reach_walk(repo, tips, n, keep_visit, (void *)k, err);
+	r = r == 0 ? 1 : r == 1 ? 0 : r;
 out:
-	git_object_free(obj);
 	git_reference_free(ref);
 	git_reference_iterator_free(it);
-	free(stack);
-	ag_oidset_clear(&seen);
+	free(tips);
 	return r;
 }
 

@@ -19,6 +19,7 @@
 #include "auger/fsck.h"
 #include "auger/oidset.h"
 #include "auger/packscan.h"
+#include "auger/reach.h"
 #include "auger/receive.h"
 
 struct ag_receive_ctx {
@@ -577,80 +578,38 @@ fsck_read(void *arg, const git_oid *id, const void **data, size_t *len)
 /*
  * Connectivity of one pushed tip: every object it reaches is in the
  * repository already (which is complete) or in the quarantine, where it is
- * read and followed. 0 connected, 1 missing, <0 error.
+ * read and followed. Lookups in the repository do not rescan its packs.
  */
+struct conn_check {
+	git_odb	*odb;	/* the repository */
+	git_odb	*qodb;	/* the quarantine */
+};
+
+static int
+connected_visit(void *arg, const git_oid *id, git_object_t hint)
+{
+	struct conn_check *cc = arg;
+	git_object_t type;
+	size_t size;
+
+	(void)hint;
+	if (git_odb_exists_ext(cc->odb, id, GIT_ODB_LOOKUP_NO_REFRESH))
+		return AG_REACH_SKIP;
+	if (git_odb_read_header(&size, &type, cc->qodb, id) < 0) {
+		git_error_clear();
+		return AG_REACH_MISSING;
+	}
+	return type == GIT_OBJECT_BLOB ? AG_REACH_SKIP : AG_REACH_FOLLOW;
+}
+
+/* 0 connected, 1 missing, <0 error. */
 static int
 connected(git_repository *qrepo, git_odb *odb, git_odb *qodb,
     const git_oid *tip)
 {
-	struct ag_oidset seen;
-	git_oid *stack = NULL, *ns, id;
-	size_t n = 0, cap = 0, i, cnt;
-	git_object_t type;
-	git_object *obj = NULL;
-	size_t size;
-	int r = -1;
+	struct conn_check cc = { odb, qodb };
 
-	ag_oidset_init(&seen);
-#define PUSH(x) do {							\
-	if (ag_oidset_put(&seen, (x), 0) == 1) {			\
-		if (n == cap) {						\
-			cap = cap ? cap * 2 : 256;			\
-			if ((ns = realloc(stack, cap * sizeof *ns)) == NULL) \
-				goto out;				\
-			stack = ns;					\
-		}							\
-		git_oid_cpy(&stack[n++], (x));				\
-	}								\
-} while (0)
-	PUSH(tip);
-	while (n > 0) {
-		git_oid_cpy(&id, &stack[--n]);
-		if (git_odb_exists_ext(odb, &id, GIT_ODB_LOOKUP_NO_REFRESH))
-			continue;
-		if (git_odb_read_header(&size, &type, qodb, &id) < 0) {
-			git_error_clear();
-			r = 1;
-			goto out;
-		}
-		if (type == GIT_OBJECT_BLOB)
-			continue;
-		if (git_object_lookup(&obj, qrepo, &id, type) < 0)
-			goto out;
-		switch (type) {
-		case GIT_OBJECT_COMMIT:
-			PUSH(git_commit_tree_id((git_commit *)obj));
-			cnt = git_commit_parentcount((git_commit *)obj);
-			for (i = 0; i < cnt; i++)
-				PUSH(git_commit_parent_id((git_commit *)obj, i));
-			break;
-		case GIT_OBJECT_TREE:
-			cnt = git_tree_entrycount((git_tree *)obj);
-			for (i = 0; i < cnt; i++) {
-				const git_tree_entry *e =
-				    git_tree_entry_byindex((git_tree *)obj, i);
-
-				if (git_tree_entry_filemode(e) !=
-				    GIT_FILEMODE_COMMIT)	/* submodules */
-					PUSH(git_tree_entry_id(e));
-			}
-			break;
-		case GIT_OBJECT_TAG:
-			PUSH(git_tag_target_id((git_tag *)obj));
-			break;
-		default:
-			break;
-		}
-		git_object_free(obj);
-		obj = NULL;
-	}
-#undef PUSH
-	r = 0;
-out:
-	git_object_free(obj);
-	free(stack);
-	ag_oidset_clear(&seen);
-	return r;
+	return ag_reach_walk(qrepo, tip, 1, connected_visit, &cc, NULL);
 }
 
 static int
