@@ -106,6 +106,7 @@ bench: all
 	bash scripts/bench/http.sh
 	bash scripts/bench/ssh.sh
 	bash scripts/bench/release.sh
+	bash scripts/bench/clone.sh
 
 clean:
 	rm -rf build bin libauger.a
