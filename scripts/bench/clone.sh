@@ -330,6 +330,14 @@ mkdir -p "$RUN/srv/gd" "$RUN/srv/hb" "$RUN/augerd/repos"
 cp -a "$SRC" "$RUN/srv/gd/bench.git"
 cp -a "$SRC" "$RUN/srv/hb/bench.git"
 cp -a "$SRC" "$RUN/augerd/repos/bench.git"
+# augerd keeps its repositories maintained itself (it repacks after pushes
+# past its thresholds); a repository copied in from outside gets the same
+# by `augerd maintain`, as an operator would run it. BENCH_AUGERD_MAINTAIN=0
+# serves git's own pack as it is.
+if [ "${BENCH_AUGERD_MAINTAIN:-1}" = 1 ] && [ -x "$AUGERD" ]; then
+	"$AUGERD" maintain --data "$RUN/augerd" >>"$LOGS/augerd-maintain.log" 2>&1 ||
+		echo "clone.sh: augerd maintain failed (see $LOGS/augerd-maintain.log)" >&2
+fi
 
 # 2a. git daemon
 start_gd() {
