@@ -65,7 +65,16 @@ add_ref(struct ag_refs *refs, size_t *cap, git_repository *repo,
 		return -1;
 	git_oid_cpy(&r->oid, git_reference_target(ref));
 	if (strncmp(r->name, "refs/tags/", 10) == 0 &&
-	    git_object_lookup(&obj, repo, &r->oid, GIT_OBJECT_ANY) == 0) {
+	    git_object_lookup(&obj, repo, &r->oid, GIT_OBJECT_ANY) < 0) {
+		/*
+		 * A tag that cannot be read (out of descriptors, say) makes
+		 * the list incomplete: an error, never a shorter answer.
+		 */
+		free(r->name);
+		r->name = NULL;
+		return -2;
+	}
+	if (strncmp(r->name, "refs/tags/", 10) == 0) {
 		if (git_object_type(obj) == GIT_OBJECT_TAG &&
 		    git_object_peel(&peeled, obj, GIT_OBJECT_ANY) == 0) {
 			/* Peel through chains of tags to a non-tag. */
@@ -138,6 +147,10 @@ ag_refs_load(struct ag_refs **out, git_repository *repo, struct ag_err *err)
 		int bad = add_ref(refs, &cap, repo, ref);
 
 		git_reference_free(ref);
+		if (bad == -2) {
+			r = ag_err_git(err, "reading a tag for the ref list");
+			goto out;
+		}
 		if (bad < 0) {
 			r = ag_err_set(err, AG_EINTERNAL, "out of memory");
 			goto out;
@@ -149,7 +162,12 @@ ag_refs_load(struct ag_refs **out, git_repository *repo, struct ag_err *err)
 	}
 	if (refs->n > 0)
 		qsort(refs->v, refs->n, sizeof *refs->v, cmpref);
-	if (git_reference_lookup(&head, repo, "HEAD") == 0) {
+	if ((rc = git_reference_lookup(&head, repo, "HEAD")) < 0 &&
+	    rc != GIT_ENOTFOUND) {
+		r = ag_err_git(err, "reading HEAD");
+		goto out;
+	}
+	if (rc == 0) {
 		if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
 			refs->head_target =
 			    strdup(git_reference_symbolic_target(head));
