@@ -150,8 +150,9 @@ clone_refs() {
 # new_commit DIR PARENT MSG: a commit on PARENT adding one file, made with
 # git in the client's repository (plumbing only: no index, no work tree).
 new_commit() {
-	local dir=$1 parent=$2 msg=$3 blob tree idx=$T/index.$RANDOM
+	local dir=$1 parent=$2 msg=$3 blob tree idx
 	_TICK=$((_TICK + 60))
+	idx=$(mktemp -u "$T/index.XXXXXX")
 	blob=$(printf '%s\n' "$msg" | git -C "$dir" hash-object -w --stdin) &&
 		GIT_INDEX_FILE=$idx git -C "$dir" read-tree "$parent" &&
 		GIT_INDEX_FILE=$idx git -C "$dir" update-index --add --cacheinfo "100644,$blob,pushed/$msg.txt" &&

@@ -45,7 +45,8 @@ run_flux() {
 
 # index_pack LABEL PACK TIP PARENT
 index_pack() {
-	local label=$1 pack=$2 tip=$3 parent=$4 s=$T/scratch-$RANDOM
+	local label=$1 pack=$2 tip=$3 parent=$4 s
+	s=$(mktemp -d "$T/scratch.XXXXXX")
 	git init -q "$s"
 	if out=$(git -C "$s" index-pack --stdin <"$pack" 2>&1); then
 		ok "$label: git index-pack --stdin accepts the pack"
@@ -75,7 +76,7 @@ fi
 # The same request twice gives a pack with the same objects (the fetch
 # cache must not corrupt or truncate it).
 pack_objects() { # PACK: the sorted object ids in PACK
-	local s=$T/objs-$RANDOM
+	local s; s=$(mktemp -d "$T/objs.XXXXXX")
 	git init -q "$s" && git -C "$s" index-pack --stdin <"$1" >/dev/null 2>&1 &&
 		git -C "$s" cat-file --batch-all-objects --batch-check='%(objectname) %(objecttype)'
 }

@@ -48,9 +48,11 @@ state() {
 	}
 }
 
+N=0
 # same DESC PROTO ARGS...: clone with ARGS from both servers, compare.
 same() {
-	local desc=$1 proto=$2 a=$T/a.$RANDOM b=$T/b.$RANDOM oa ob
+	local desc=$1 proto=$2 a b oa ob
+	N=$((N + 1)) a=$T/a.$N b=$T/b.$N
 	shift 2
 	oa=$(g -c protocol.version="$proto" clone -q "$@" "$URL/hist.git" "$a" 2>&1) || { fail "$desc (v$proto): auger clone" "$oa"; return; }
 	ob=$(git -c protocol.version="$proto" -c protocol.file.allow=always clone -q "$@" "file://$BARE" "$b" 2>&1) || { fail "$desc (v$proto): git clone" "$ob"; return; }
