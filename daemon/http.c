@@ -5,6 +5,7 @@
  * through a bounded buffer, so the loop only moves bytes.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -289,6 +290,7 @@ struct gitjob {
 	struct adv		*adv;
 	size_t			 updated;
 	double			 ms;
+	struct ag_upload_stats	 pack;
 };
 
 static double
@@ -550,7 +552,7 @@ gitjob_run(struct job *job, struct worker *w)
 	g->status = 200;
 	if (g->op == GIT_UPLOAD) {
 		struct ag_upload_opts o = { .stateless = 1,
-		    .pack_threads = augerd.workers,
+		    .stats = &g->pack,
 		    .cancelled = gitjob_gone, .cancel_arg = g->s };
 		int rc;
 
@@ -672,6 +674,16 @@ gitjob_done(struct job *job)
 		log_info("%s %s %s by %s: %s", peer,
 		    ag_service_name(g->svc), g->name, g->cred.name,
 		    g->err.msg);
+	else if (g->pack.whole_pack)
+		log_info("%s %s %s by %s: ok, the maintained pack as it is, "
+		    "%.1f ms", peer, ag_service_name(g->svc), g->name,
+		    g->cred.name, g->ms);
+	else if (g->pack.objects > 0)
+		log_info("%s %s %s by %s: ok, %zu objects (%zu reused, %zu "
+		    "deltas), %" PRIu64 " bytes, %.1f ms", peer,
+		    ag_service_name(g->svc), g->name, g->cred.name,
+		    g->pack.objects, g->pack.reused, g->pack.deltas,
+		    g->pack.bytes, g->ms);
 	else
 		log_info("%s %s %s by %s: ok%s, %.1f ms", peer,
 		    ag_service_name(g->svc), g->name, g->cred.name,

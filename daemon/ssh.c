@@ -711,8 +711,7 @@ run_git(struct session *ss, const char *cmd)
 	}
 	v2 = svc == AG_SVC_UPLOAD && strstr(ss->git_protocol, "version=2");
 	if (svc == AG_SVC_UPLOAD) {
-		struct ag_upload_opts o = { .stateless = 0,
-		    .pack_threads = augerd.workers };
+		struct ag_upload_opts o = { .stateless = 0 };
 
 		if (v2) {
 			char *caps = NULL;

@@ -13,7 +13,7 @@
 
 #include "auger/maintain.h"
 #include "auger/oidset.h"
-#include "auger/packofs.h"
+#include "auger/packwrite.h"
 #include "auger/upload.h"
 
 void
@@ -1030,55 +1030,244 @@ pack_chunk(void *buf, size_t size, void *payload)
 	return 0;
 }
 
-/* Inserts the tag objects of a chain starting at id; *end: what it tags. */
-static int
-insert_tag_chain(git_packbuilder *pb, git_repository *repo, const git_oid *id,
-    git_oid *end)
-{
-	git_tag *tag = NULL;
+/*
+ * The objects of a pack, gathered in the order they go: the commits, then
+ * tags, then trees and blobs as the trees are walked. What the client has
+ * is left out: every tree and blob of the commits it holds at the edge of
+ * what is sent (git's "edges").
+ */
+struct collect {
+	git_repository		*repo;
+	struct ag_packlist	 list;
+	struct ag_oidset	 seen;	/* in the list */
+	struct ag_oidset	 have;	/* trees and blobs the client has */
+	struct ag_oidvec	 roots;	/* root trees still to walk */
+	struct sender		*s;
+	size_t			 steps;
+};
 
-	git_oid_cpy(end, id);
-	while (git_tag_lookup(&tag, repo, end) == 0) {
-		if (git_packbuilder_insert(pb, end, NULL) < 0) {
-			git_tag_free(tag);
-			return -1;
+static int
+col_add(struct collect *c, const git_oid *id, git_object_t type)
+{
+	int r;
+
+	if (ag_oidset_get(&c->have, id, NULL))
+		return 0;
+	if ((r = ag_oidset_put(&c->seen, id, 0)) <= 0)
+		return r;
+	return ag_packlist_add(&c->list, id, type);
+}
+
+/*
+ * Walks the tree id: into the list (have 0), or into the client's set
+ * (have 1). A subtree already in either set is not walked again.
+ */
+static int
+col_tree(struct collect *c, const git_oid *id, int have, struct ag_err *err)
+{
+	struct ag_oidvec stack = { 0 };
+	git_tree *t = NULL;
+	git_oid cur;
+	size_t i, n;
+	int r = -1, k;
+
+	if (oidvec_push(&stack, id, SIZE_MAX, "tree", err) < 0)
+		return -1;
+	while (stack.n > 0) {
+		git_oid_cpy(&cur, &stack.v[--stack.n]);
+		if (ag_oidset_get(&c->have, &cur, NULL) ||
+		    (!have && ag_oidset_get(&c->seen, &cur, NULL)))
+			continue;
+		if ((have ? ag_oidset_put(&c->have, &cur, 0) :
+		    col_add(c, &cur, GIT_OBJECT_TREE)) < 0)
+			goto oom;
+		if (++c->steps % 1024 == 0 && pack_progress(0, 0, 0, c->s)) {
+			r = ag_err_set(err, AG_EIO, "client went away");
+			goto out;
 		}
-		git_oid_cpy(end, git_tag_target_id(tag));
-		git_tag_free(tag);
-		tag = NULL;
+		if (git_tree_lookup(&t, c->repo, &cur) < 0) {
+			r = ag_err_git(err, "reading tree");
+			goto out;
+		}
+		n = git_tree_entrycount(t);
+		for (i = n; i-- > 0;) {
+			const git_tree_entry *e = git_tree_entry_byindex(t, i);
+			const git_oid *eid = git_tree_entry_id(e);
+
+			switch (git_tree_entry_type(e)) {
+			case GIT_OBJECT_TREE:
+				if (oidvec_push(&stack, eid, SIZE_MAX, "tree",
+				    err) < 0)
+					goto out;
+				break;
+			case GIT_OBJECT_BLOB:
+				k = have ? ag_oidset_put(&c->have, eid, 0) :
+				    col_add(c, eid, GIT_OBJECT_BLOB);
+				if (k < 0)
+					goto oom;
+				break;
+			default:	/* a submodule's commit: not ours */
+				break;
+			}
+		}
+		git_tree_free(t);
+		t = NULL;
 	}
-	git_error_clear();
-	return 0;
+	r = 0;
+	goto out;
+oom:
+	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+out:
+	git_tree_free(t);
+	oidvec_free(&stack);
+	return r;
+}
+
+/* Adds what id is: a tag chain, a commit (and its tree), a tree, a blob. */
+static int
+col_object(struct collect *c, const git_oid *id, struct ag_err *err)
+{
+	git_object *obj = NULL;
+	git_oid cur;
+	int r = 0;
+
+	git_oid_cpy(&cur, id);
+	for (;;) {
+		if (git_object_lookup(&obj, c->repo, &cur, GIT_OBJECT_ANY) < 0)
+			return ag_err_git(err, "reading object");
+		switch (git_object_type(obj)) {
+		case GIT_OBJECT_TAG:
+			if (col_add(c, &cur, GIT_OBJECT_TAG) < 0)
+				r = ag_err_set(err, AG_EINTERNAL,
+				    "out of memory");
+			git_oid_cpy(&cur, git_tag_target_id((git_tag *)obj));
+			git_object_free(obj);
+			if (r < 0)
+				return r;
+			continue;
+		case GIT_OBJECT_COMMIT:
+			if (col_add(c, &cur, GIT_OBJECT_COMMIT) < 0 ||
+			    oidvec_push(&c->roots, git_commit_tree_id(
+			    (git_commit *)obj), SIZE_MAX, "tree", err) < 0)
+				r = ag_err_set(err, AG_EINTERNAL,
+				    "out of memory");
+			break;
+		case GIT_OBJECT_TREE:
+			r = col_tree(c, &cur, 0, err);
+			break;
+		default:
+			if (col_add(c, &cur, git_object_type(obj)) < 0)
+				r = ag_err_set(err, AG_EINTERNAL,
+				    "out of memory");
+		}
+		git_object_free(obj);
+		return r;
+	}
+}
+
+/* Marks the trees of the commits the client has at the edge as had. */
+static int
+col_edges(struct collect *c, const struct plan *p,
+    const struct ag_oidvec *common, struct ag_err *err)
+{
+	struct ag_oidset done;
+	git_commit *cm = NULL, *pc = NULL;
+	unsigned int i, np;
+	size_t k;
+	int r = -1;
+
+	ag_oidset_init(&done);
+	for (k = 0; k < p->order.n + common->n; k++) {
+		const git_oid *id = k < p->order.n ? &p->order.v[k] :
+		    &common->v[k - p->order.n];
+
+		if (k >= p->order.n) {
+			/* A common commit: the client has its tree. */
+			if (git_commit_lookup(&pc, c->repo, id) < 0) {
+				git_error_clear();
+				continue;	/* not a commit */
+			}
+			if (ag_oidset_put(&done, id, 0) == 1 &&
+			    col_tree(c, git_commit_tree_id(pc), 1, err) < 0)
+				goto out;
+			git_commit_free(pc);
+			pc = NULL;
+			continue;
+		}
+		if (git_commit_lookup(&cm, c->repo, id) < 0) {
+			r = ag_err_git(err, "reading commit");
+			goto out;
+		}
+		np = git_commit_parentcount(cm);
+		for (i = 0; i < np; i++) {
+			const git_oid *pid = git_commit_parent_id(cm, i);
+
+			if (!ag_oidset_get(&p->have, pid, NULL) ||
+			    ag_oidset_put(&done, pid, 0) != 1)
+				continue;
+			if (git_commit_lookup(&pc, c->repo, pid) < 0) {
+				r = ag_err_git(err, "reading commit");
+				goto out;
+			}
+			if (col_tree(c, git_commit_tree_id(pc), 1, err) < 0)
+				goto out;
+			git_commit_free(pc);
+			pc = NULL;
+		}
+		git_commit_free(cm);
+		cm = NULL;
+	}
+	r = 0;
+out:
+	git_commit_free(cm);
+	git_commit_free(pc);
+	ag_oidset_clear(&done);
+	return r;
 }
 
 /* Adds annotated tags that point into the pack (include-tag). */
 static int
-add_tags(git_packbuilder *pb, git_repository *repo, const struct ag_refs *refs,
-    const struct ag_oidset *sent)
+col_tags(struct collect *c, const struct ag_refs *refs,
+    const struct ag_oidset *sent, struct ag_err *err)
 {
-	git_oid end;
 	size_t i;
 
 	for (i = 0; i < refs->n; i++) {
 		const struct ag_ref *rf = &refs->v[i];
 
 		if (rf->has_peeled && ag_oidset_get(sent, &rf->peeled, NULL) &&
-		    insert_tag_chain(pb, repo, &rf->oid, &end) < 0)
+		    !ag_oidset_get(&c->seen, &rf->oid, NULL) &&
+		    col_object(c, &rf->oid, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/*
- * Whether to send OFS_DELTA entries: go-git asks for ofs-delta and cannot
- * resolve chains of REF_DELTA (all libgit2 writes). git's own client
- * handles either, and gets the streamed pack.
- */
 static int
-needs_ofs(const struct ag_upload_req *req)
+col_pack(struct collect *c, const struct ag_refs *refs,
+    const struct ag_upload_req *req, const struct ag_oidvec *common,
+    const struct plan *p, struct ag_err *err)
 {
-	return (req->caps & AG_CAP_OFS_DELTA) &&
-	    strncmp(req->agent, "go-git/", 7) == 0;
+	size_t i;
+
+	if (col_edges(c, p, common, err) < 0)
+		return -1;
+	for (i = 0; i < p->order.n; i++)
+		if (col_object(c, &p->order.v[i], err) < 0)
+			return -1;
+	/* Wanted tags and non-commits go in as themselves. */
+	for (i = 0; i < req->wants.n; i++)
+		if (!ag_oidset_get(&c->seen, &req->wants.v[i], NULL) &&
+		    !ag_oidset_get(&p->have, &req->wants.v[i], NULL) &&
+		    col_object(c, &req->wants.v[i], err) < 0)
+			return -1;
+	if ((req->caps & AG_CAP_INCLUDE_TAG) &&
+	    col_tags(c, refs, &p->send, err) < 0)
+		return -1;
+	for (i = 0; i < c->roots.n; i++)
+		if (col_tree(c, &c->roots.v[i], 0, err) < 0)
+			return -1;
+	return 0;
 }
 
 /* 1 when no maintained pack covers the wants; else 0 or an error. */
@@ -1116,14 +1305,13 @@ send_whole_pack(git_repository *repo, const struct ag_upload_req *req,
 static int
 build_pack(git_repository *repo, const struct ag_refs *refs,
     const struct ag_upload_req *req, const struct ag_oidvec *common,
-    struct plan *p, struct sender *s, int threads, struct ag_err *err)
+    struct plan *p, struct sender *s, struct ag_upload_stats *stats,
+    struct ag_err *err)
 {
-	git_packbuilder *pb = NULL;
-	git_revwalk *walk = NULL;
-	git_object *obj = NULL;
-	git_oid c;
-	size_t i;
-	int r = -1;
+	struct collect c;
+	struct ag_packwrite_opts wo;
+	struct ag_packwrite_stats st;
+	int r;
 
 	/*
 	 * A full clone of a maintained repository wants exactly the tips
@@ -1131,108 +1319,43 @@ build_pack(git_repository *repo, const struct ag_refs *refs,
 	 */
 	if (!p->shallow_mode && common->n == 0 &&
 	    (req->caps & AG_CAP_OFS_DELTA) &&
-	    (r = send_whole_pack(repo, req, s, err)) != 1)
+	    (r = send_whole_pack(repo, req, s, err)) != 1) {
+		if (r == 0 && stats != NULL)
+			stats->whole_pack = 1;
 		return r;
-	r = -1;
-	if (git_packbuilder_new(&pb, repo) < 0)
-		return ag_err_git(err, "packbuilder");
-	git_packbuilder_set_threads(pb, threads > 0 ? threads : 1);
-	git_packbuilder_set_callbacks(pb, pack_progress, s);
-	/* Wanted tags and non-commits go in as themselves. */
-	for (i = 0; i < req->wants.n; i++) {
-		const git_oid *w = &req->wants.v[i];
-
-		if (git_object_lookup(&obj, repo, w, GIT_OBJECT_ANY) < 0)
-			goto giterr;
-		switch (git_object_type(obj)) {
-		case GIT_OBJECT_COMMIT:
-			break;
-		case GIT_OBJECT_TAG:
-			/* The chain itself; a tagged commit comes by the walk. */
-			if (insert_tag_chain(pb, repo, w, &c) < 0)
-				goto giterr;
-			if (peel_commit(&c, repo, w) != 0 &&
-			    git_packbuilder_insert_recur(pb, &c, NULL) < 0)
-				goto giterr;
-			break;
-		default:
-			if (git_packbuilder_insert_recur(pb, w, NULL) < 0)
-				goto giterr;
-		}
-		git_object_free(obj);
-		obj = NULL;
 	}
-	if (!p->shallow_mode) {
-		/* Full history: libgit2 hides the trees of common commits. */
-		if (git_revwalk_new(&walk, repo) < 0)
-			goto giterr;
-		for (i = 0; i < p->order.n; i++)
-			if (git_revwalk_push(walk, &p->order.v[i]) < 0)
-				goto giterr;
-		for (i = 0; i < common->n; i++)
-			if (git_revwalk_hide(walk, &common->v[i]) < 0)
-				goto giterr;
-		if (p->order.n > 0 && git_packbuilder_insert_walk(pb, walk) < 0)
-			goto giterr;
-	} else {
-		/*
-		 * libgit2's walk knows no shallow boundary: insert the
-		 * commits chosen above, each with its whole tree.
-		 */
-		for (i = 0; i < p->order.n; i++)
-			if (git_packbuilder_insert_commit(pb, &p->order.v[i]) <
-			    0)
-				goto giterr;
-	}
-	if ((req->caps & AG_CAP_INCLUDE_TAG) &&
-	    add_tags(pb, repo, refs, &p->send) < 0)
-		goto giterr;
-	if (needs_ofs(req)) {
-		git_buf raw = { 0 };
-		unsigned char *fixed = NULL;
-		size_t flen, off;
-
-		/*
-		 * go-git cannot follow a REF_DELTA whose base is a delta:
-		 * build the pack whole, rewrite it with offsets, then send.
-		 */
-		if (git_packbuilder_write_buf(&raw, pb) < 0) {
-			r = s->failed ? ag_err_set(err, AG_EIO,
-			    "client went away") : ag_err_git(err,
-			    "writing pack");
-			goto out;
-		}
-		r = ag_packofs(&fixed, &flen, (unsigned char *)raw.ptr,
-		    raw.size, err);
-		git_buf_dispose(&raw);
-		if (r < 0)
-			goto out;
-		for (off = 0; off < flen && r == 0; off += 65536)
-			if (pack_chunk(fixed + off, flen - off > 65536 ?
-			    65536 : flen - off, s) < 0)
-				r = ag_err_set(err, AG_EIO,
-				    "client went away");
-		free(fixed);
-		goto out;
-	}
-	if (git_packbuilder_foreach(pb, pack_chunk, s) < 0) {
+	memset(&c, 0, sizeof c);
+	c.repo = repo;
+	c.s = s;
+	ag_packlist_init(&c.list);
+	ag_oidset_init(&c.seen);
+	ag_oidset_init(&c.have);
+	if ((r = col_pack(&c, refs, req, common, p, err)) < 0) {
 		if (s->failed)
 			r = ag_err_set(err, AG_EIO, "client went away");
-		else
-			r = ag_err_git(err, "writing pack");
 		goto out;
 	}
-	r = 0;
-	goto out;
-giterr:
-	if (s->failed)
+	memset(&wo, 0, sizeof wo);
+	/* go-git follows a chain of deltas only by offset: ask, and get it. */
+	wo.ofs_delta = (req->caps & AG_CAP_OFS_DELTA) != 0;
+	wo.thin_bases = (req->caps & AG_CAP_THIN_PACK) ? &c.have : NULL;
+	wo.sink = pack_chunk;
+	wo.progress = pack_progress;
+	wo.arg = s;
+	r = ag_packwrite(repo, &c.list, &wo, &st, err);
+	if (r < 0 && s->failed)
 		r = ag_err_set(err, AG_EIO, "client went away");
-	else
-		r = ag_err_git(err, "building pack");
+	if (r == 0 && stats != NULL) {
+		stats->objects = st.objects;
+		stats->reused = st.reused;
+		stats->deltas = st.deltas;
+		stats->bytes = st.bytes;
+	}
 out:
-	git_object_free(obj);
-	git_revwalk_free(walk);
-	git_packbuilder_free(pb);
+	ag_packlist_free(&c.list);
+	ag_oidset_clear(&c.seen);
+	ag_oidset_clear(&c.have);
+	oidvec_free(&c.roots);
 	return r;
 }
 
@@ -1258,7 +1381,7 @@ send_pack(git_repository *repo, const struct ag_refs *refs,
 	clock_gettime(CLOCK_MONOTONIC, &s.last);
 	if (ag_pkt_push(w) < 0)
 		return ag_err_set(err, AG_EIO, "client went away");
-	r = build_pack(repo, refs, req, common, p, &s, o->pack_threads, err);
+	r = build_pack(repo, refs, req, common, p, &s, o->stats, err);
 	if (r < 0) {
 		if (band && !s.failed) {
 			char msg[AG_ERR_MSG_MAX + 16];

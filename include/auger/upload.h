@@ -72,10 +72,19 @@ int	ag_upload_parse_wants(struct ag_upload_req *req,
 int	ag_upload_parse_fetch_v2(struct ag_upload_req *req,
 	    struct ag_pkt_reader *r, struct ag_err *err);
 
+/* What the last pack of an exchange was made of, for the access log. */
+struct ag_upload_stats {
+	size_t		objects;	/* entries in it */
+	size_t		reused;		/* copied as stored */
+	size_t		deltas;		/* of those, deltas */
+	uint64_t	bytes;
+	int		whole_pack;	/* a maintained pack sent as it is */
+};
+
 struct ag_upload_opts {
 	int	stateless;	/* HTTP: one round per request */
 	int	keepalive_ms;	/* side-band keepalive while packing; 0: 5000 */
-	int	pack_threads;	/* packbuilder threads; 0: 1 */
+	struct ag_upload_stats *stats;	/* filled when a pack was sent; NULL */
 	/* Polled while the pack is built: nonzero stops it (client gone). */
 	int	(*cancelled)(void *arg);
 	void	*cancel_arg;
