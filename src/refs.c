@@ -11,7 +11,7 @@
 
 /* What upload-pack offers (DESIGN.md, Git protocol). */
 #define UPLOAD_CAPS "multi_ack multi_ack_detailed no-done side-band " \
-	"side-band-64k ofs-delta shallow deepen-since deepen-not " \
+	"side-band-64k thin-pack ofs-delta shallow deepen-since deepen-not " \
 	"deepen-relative no-progress include-tag allow-tip-sha1-in-want allow-reachable-sha1-in-want"
 #define RECEIVE_CAPS "report-status report-status-v2 delete-refs " \
 	"side-band-64k quiet atomic ofs-delta push-options"

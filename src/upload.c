@@ -1033,8 +1033,8 @@ pack_chunk(void *buf, size_t size, void *payload)
 /*
  * The objects of a pack, gathered in the order they go: the commits, then
  * tags, then trees and blobs as the trees are walked. What the client has
- * is left out: every tree and blob of the commits it holds at the edge of
- * what is sent (git's "edges").
+ * is left out: each sent commit's tree is walked beside its parent's, and
+ * only what differs from the parent goes in (col_pair).
  */
 struct collect {
 	git_repository		*repo;
@@ -1165,55 +1165,138 @@ col_object(struct collect *c, const git_oid *id, struct ag_err *err)
 	}
 }
 
-/* Marks the trees of the commits the client has at the edge as had. */
+/* One step of col_pair: a tree and the same path in the parent's tree. */
+struct pair {
+	git_oid	id, pid;
+};
+
+/*
+ * Walks the tree id of a sent commit beside pid, the same tree of its
+ * parent: what the parent has at the same path is left out (it goes with
+ * the parent, or the client holds it), and only what differs is walked,
+ * as git's "sparse" walk does. phave: the client has the parent; its
+ * entries then become bases a thin pack may use.
+ */
 static int
-col_edges(struct collect *c, const struct plan *p,
-    const struct ag_oidvec *common, struct ag_err *err)
+col_pair(struct collect *c, const git_oid *id, const git_oid *pid, int phave,
+    struct ag_err *err)
 {
-	struct ag_oidset done;
-	git_commit *cm = NULL, *pc = NULL;
-	unsigned int i, np;
-	size_t k;
+	struct pair *st = NULL, *ns;
+	size_t n = 0, cap = 0, i, ne;
+	git_tree *t = NULL, *pt = NULL;
+	struct pair cur;
 	int r = -1;
 
-	ag_oidset_init(&done);
-	for (k = 0; k < p->order.n + common->n; k++) {
-		const git_oid *id = k < p->order.n ? &p->order.v[k] :
-		    &common->v[k - p->order.n];
-
-		if (k >= p->order.n) {
-			/* A common commit: the client has its tree. */
-			if (git_commit_lookup(&pc, c->repo, id) < 0) {
-				git_error_clear();
-				continue;	/* not a commit */
-			}
-			if (ag_oidset_put(&done, id, 0) == 1 &&
-			    col_tree(c, git_commit_tree_id(pc), 1, err) < 0)
-				goto out;
-			git_commit_free(pc);
-			pc = NULL;
+#define PAIR_PUSH(a, b) do {						\
+	if (n == cap) {							\
+		cap = cap ? cap * 2 : 64;				\
+		if ((ns = realloc(st, cap * sizeof *st)) == NULL)	\
+			goto oom;					\
+		st = ns;						\
+	}								\
+	git_oid_cpy(&st[n].id, (a));					\
+	git_oid_cpy(&st[n].pid, (b));					\
+	n++;								\
+} while (0)
+	PAIR_PUSH(id, pid);
+	while (n > 0) {
+		cur = st[--n];
+		if (phave && ag_oidset_put(&c->have, &cur.pid, 0) < 0)
+			goto oom;
+		if (git_oid_equal(&cur.id, &cur.pid) ||
+		    ag_oidset_get(&c->have, &cur.id, NULL) ||
+		    ag_oidset_get(&c->seen, &cur.id, NULL))
 			continue;
+		if (col_add(c, &cur.id, GIT_OBJECT_TREE) < 0)
+			goto oom;
+		if (++c->steps % 1024 == 0 && pack_progress(0, 0, 0, c->s)) {
+			r = ag_err_set(err, AG_EIO, "client went away");
+			goto out;
 		}
-		if (git_commit_lookup(&cm, c->repo, id) < 0) {
+		if (git_tree_lookup(&t, c->repo, &cur.id) < 0 ||
+		    git_tree_lookup(&pt, c->repo, &cur.pid) < 0) {
+			r = ag_err_git(err, "reading tree");
+			goto out;
+		}
+		ne = git_tree_entrycount(t);
+		for (i = 0; i < ne; i++) {
+			const git_tree_entry *e = git_tree_entry_byindex(t, i);
+			const git_tree_entry *pe = git_tree_entry_byname(pt,
+			    git_tree_entry_name(e));
+			const git_oid *eid = git_tree_entry_id(e);
+			git_object_t et = git_tree_entry_type(e);
+
+			if (pe != NULL && git_tree_entry_type(pe) != et)
+				pe = NULL;
+			if (pe != NULL && git_oid_equal(eid,
+			    git_tree_entry_id(pe))) {
+				if (phave && ag_oidset_put(&c->have, eid,
+				    0) < 0)
+					goto oom;
+				continue;
+			}
+			if (et == GIT_OBJECT_TREE) {
+				if (pe != NULL)
+					PAIR_PUSH(eid, git_tree_entry_id(pe));
+				else if (col_tree(c, eid, 0, err) < 0)
+					goto out;
+			} else if (et == GIT_OBJECT_BLOB) {
+				if (col_add(c, eid, GIT_OBJECT_BLOB) < 0 ||
+				    (pe != NULL && phave && ag_oidset_put(
+				    &c->have, git_tree_entry_id(pe), 0) < 0))
+					goto oom;
+			}
+		}
+		git_tree_free(t);
+		git_tree_free(pt);
+		t = pt = NULL;
+	}
+#undef PAIR_PUSH
+	r = 0;
+	goto out;
+oom:
+	r = ag_err_set(err, AG_EINTERNAL, "out of memory");
+out:
+	git_tree_free(t);
+	git_tree_free(pt);
+	free(st);
+	return r;
+}
+
+/*
+ * The trees of the sent commits, oldest first: each beside its first
+ * parent's when the parent is sent too or the client has it, else whole.
+ */
+static int
+col_trees(struct collect *c, const struct plan *p, struct ag_err *err)
+{
+	git_commit *cm = NULL, *pc = NULL;
+	size_t k;
+	int r = -1, phave;
+
+	for (k = p->order.n; k-- > 0;) {
+		const git_oid *pid;
+
+		if (git_commit_lookup(&cm, c->repo, &p->order.v[k]) < 0) {
 			r = ag_err_git(err, "reading commit");
 			goto out;
 		}
-		np = git_commit_parentcount(cm);
-		for (i = 0; i < np; i++) {
-			const git_oid *pid = git_commit_parent_id(cm, i);
-
-			if (!ag_oidset_get(&p->have, pid, NULL) ||
-			    ag_oidset_put(&done, pid, 0) != 1)
-				continue;
+		pid = git_commit_parentcount(cm) > 0 ?
+		    git_commit_parent_id(cm, 0) : NULL;
+		phave = pid != NULL && ag_oidset_get(&p->have, pid, NULL);
+		if (pid != NULL && (phave ||
+		    ag_oidset_get(&p->send, pid, NULL))) {
 			if (git_commit_lookup(&pc, c->repo, pid) < 0) {
 				r = ag_err_git(err, "reading commit");
 				goto out;
 			}
-			if (col_tree(c, git_commit_tree_id(pc), 1, err) < 0)
+			if (col_pair(c, git_commit_tree_id(cm),
+			    git_commit_tree_id(pc), phave, err) < 0)
 				goto out;
 			git_commit_free(pc);
 			pc = NULL;
-		}
+		} else if (col_tree(c, git_commit_tree_id(cm), 0, err) < 0)
+			goto out;
 		git_commit_free(cm);
 		cm = NULL;
 	}
@@ -1221,7 +1304,6 @@ col_edges(struct collect *c, const struct plan *p,
 out:
 	git_commit_free(cm);
 	git_commit_free(pc);
-	ag_oidset_clear(&done);
 	return r;
 }
 
@@ -1250,11 +1332,10 @@ col_pack(struct collect *c, const struct ag_refs *refs,
 {
 	size_t i;
 
-	if (col_edges(c, p, common, err) < 0)
-		return -1;
+	(void)common;	/* the client's commits are in p->have */
 	for (i = 0; i < p->order.n; i++)
-		if (col_object(c, &p->order.v[i], err) < 0)
-			return -1;
+		if (col_add(c, &p->order.v[i], GIT_OBJECT_COMMIT) < 0)
+			return ag_err_set(err, AG_EINTERNAL, "out of memory");
 	/* Wanted tags and non-commits go in as themselves. */
 	for (i = 0; i < req->wants.n; i++)
 		if (!ag_oidset_get(&c->seen, &req->wants.v[i], NULL) &&
@@ -1264,6 +1345,9 @@ col_pack(struct collect *c, const struct ag_refs *refs,
 	if ((req->caps & AG_CAP_INCLUDE_TAG) &&
 	    col_tags(c, refs, &p->send, err) < 0)
 		return -1;
+	if (col_trees(c, p, err) < 0)
+		return -1;
+	/* Roots of wanted tags' commits that are not sent as history. */
 	for (i = 0; i < c->roots.n; i++)
 		if (col_tree(c, &c->roots.v[i], 0, err) < 0)
 			return -1;
