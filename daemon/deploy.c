@@ -1,9 +1,9 @@
 /*
- * The release API. Handlers run on workers. A write to an env takes the
- * apps repository's ref lock (the same lock pushes take), so deploys to one
- * env form a queue while other envs go on in parallel.
+ * The release API's handlers: environments, artifacts, deploys, history,
+ * rollback, delete, Flux events. Each reads its request, checks who may
+ * do it, calls the release service (releasesvc.c) and shapes the answer;
+ * the release logic itself lives there.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,41 +15,22 @@
 
 #include "auger/artifact.h"
 #include "auger/env.h"
-#include "auger/policy.h"
 #include "auger/release.h"
-#include "auger/repo.h"
-#include "auger/template.h"
-#include "../hooks/render.h"
 #include "augerd.h"
 #include "deploy.h"
-#include "http.h"
 #include "log.h"
-#include "maint.h"
-#include "pushdeploy.h"
-#include "../hooks/validate.h"
-#include "repostate.h"
+#include "releasesvc.h"
 
 /* The env's apps repo name, after checking the env exists. */
 static int
 env_repo(struct apijob *a, const char *env, char *repo, size_t reposz)
 {
 	struct ag_err err = { 0, "" };
-	json_t *rec;
 
-	if (env == NULL || *env == '\0') {
-		api_fail(a, 400, "\"env\" is required");
+	if (releasesvc_env_repo(repo, reposz, env, &err) < 0) {
+		api_fail_err(a, &err);
 		return -1;
 	}
-	if (ag_env_name_check(env, &err) < 0) {
-		api_fail(a, 400, "%s", err.msg);
-		return -1;
-	}
-	if (ag_env_get(&rec, augerd.store, env, &err) < 0) {
-		api_fail(a, 404, "%s", err.msg);
-		return -1;
-	}
-	json_decref(rec);
-	snprintf(repo, reposz, "gitops-%s-apps", env);
 	return 0;
 }
 
@@ -79,7 +60,7 @@ deploy_envs_create(struct apijob *a, const char *arg)
 		api_fail(a, 400, "\"name\" (a string) is required");
 	} else if (ag_env_create(&rec, augerd.repos, augerd.store, name,
 	    augerd.public_url, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 	} else {
 		json_object_del(rec, "eventsToken");
 		log_info("env %s created by %s", name, a->cred.name);
@@ -201,356 +182,6 @@ out:
 	json_decref(j);
 }
 
-/* Artifact vars, plus the version's fields where CI did not set them. */
-static json_t *
-vars_of(const json_t *artifact, const char *app)
-{
-	json_t *vars = json_object(), *v = json_object_get(artifact, "version");
-	const char *k;
-	json_t *x;
-	static const struct {
-		const char *var, *field;
-	} from_version[] = {
-		{ "SHA", "sha" }, { "BRANCH", "branch" }, { "TAG", "tag" },
-		{ "EVENT", "event" }, { "REPO", "repositoryName" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof from_version / sizeof from_version[0]; i++) {
-		const char *s = json_string_value(json_object_get(v,
-		    from_version[i].field));
-
-		if (s != NULL)
-			json_object_set_new(vars, from_version[i].var,
-			    json_string(s));
-	}
-	json_object_foreach((json_t *)json_object_get(artifact, "vars"), k, x) {
-		if (json_is_string(x))
-			json_object_set(vars, k, x);
-		else {
-			char *s = json_dumps(x, JSON_ENCODE_ANY);
-
-			json_object_set_new(vars, k, json_string(s ? s : ""));
-			free(s);
-		}
-	}
-	json_object_set_new(vars, "APP", json_string(app));
-	return vars;
-}
-
-/* A manifest ready to commit: templated and rendered. */
-struct prepared {
-	char			 app[64];
-	char			 env[64];
-	struct render_out	*ro;
-	struct ag_file		*files;
-};
-
-static void
-prepared_free(struct prepared *p)
-{
-	if (p->ro != NULL)
-		render_out_free(p->ro);
-	free(p->files);
-	p->ro = NULL;
-	p->files = NULL;
-}
-
-/* The validating chain over the rendered files, before any commit. */
-static int
-check(struct prepared *p, const json_t *artifact, struct ag_err *err)
-{
-	struct validate_file *vf;
-	char repo[128], *msg = NULL, (*paths)[192];
-	struct ag_err e = { 0, "" };
-	size_t i, n = p->ro->nfiles;
-	int rc;
-
-	vf = calloc(n + 1, sizeof *vf);
-	paths = calloc(n + 1, sizeof *paths);
-	if (vf == NULL || paths == NULL) {
-		free(vf);
-		free(paths);
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(paths[i], sizeof paths[i], "%s/%s", p->app,
-		    p->files[i].name);
-		vf[i].path = paths[i];
-		vf[i].data = p->files[i].data;
-		vf[i].len = p->files[i].len;
-	}
-	snprintf(repo, sizeof repo, "gitops-%s-apps", p->env);
-	rc = pushdeploy_validate(&msg, p->env, 0, "api", repo,
-	    "refs/heads/main", json_string_value(json_object_get(
-	    json_object_get(artifact, "context"), "actor")),
-	    json_string_value(json_object_get(json_object_get(artifact,
-	    "version"), "message")), vf, n, &e);
-	if (rc != 0) {
-		size_t l = msg ? strlen(msg) : 0;
-
-		while (l > 0 && msg[l - 1] == '\n')
-			msg[--l] = '\0';
-		ag_err_set(err, rc == AG_EINVAL ? AG_EINVAL : e.code ?
-		    e.code : AG_EINTERNAL, "%s/%s refused: %s", p->env, p->app,
-		    msg ? msg : e.msg);
-		rc = -1;
-	}
-	free(msg);
-	free(vf);
-	free(paths);
-	return rc;
-}
-
-/* Templates and renders; on error err says what and which manifest. */
-static int
-prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
-    struct ag_err *err)
-{
-	const char *app = json_string_value(json_object_get(manifest, "app"));
-	const char *env = json_string_value(json_object_get(manifest, "env"));
-	json_t *vars, *m = NULL;
-	struct ag_err e = { 0, "" };
-	size_t i;
-	int r = -1;
-
-	memset(p, 0, sizeof *p);
-	snprintf(p->app, sizeof p->app, "%s", app ? app : "");
-	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
-	vars = vars_of(artifact, p->app);
-	/* Manifests from a push were templated as text already. */
-	if (json_is_true(json_object_get(json_object_get(artifact, "context"),
-	    "templated")))
-		m = json_incref((json_t *)manifest);
-	else if (ag_template_json(&m, manifest, vars, &e) < 0)
-		m = NULL;
-	/* The folder is the templated name, checked before rendering. */
-	if (m != NULL && json_is_string(json_object_get(m, "app")))
-		snprintf(p->app, sizeof p->app, "%s", json_string_value(
-		    json_object_get(m, "app")));
-	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
-	    render_manifest(&p->ro, m, &e) < 0) {
-		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
-		    p->env, p->app, e.msg);
-		goto out;
-	}
-	if ((p->files = calloc(p->ro->nfiles + 1, sizeof *p->files)) == NULL) {
-		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < p->ro->nfiles; i++) {
-		p->files[i].name = p->ro->files[i].name;
-		p->files[i].data = p->ro->files[i].data;
-		p->files[i].len = p->ro->files[i].len;
-	}
-	if (check(p, artifact, err) < 0)
-		goto out;
-	r = 0;
-out:
-	json_decref(vars);
-	json_decref(m);
-	return r;
-}
-
-/* Runs fn on env's apps repo under its ref lock; refreshes the cache. */
-typedef int (*locked_fn)(json_t **out, const struct ag_release_ctx *c,
-    void *arg, struct ag_err *err);
-
-static int
-with_env(json_t **out, const char *env, locked_fn fn, void *arg,
-    struct ag_err *err)
-{
-	struct ag_release_ctx c = { 0 };
-	struct repostate *rs;
-	git_repository *repo = NULL;
-	char name[128];
-	int r;
-
-	snprintf(name, sizeof name, "gitops-%s-apps", env);
-	if ((rs = repostate_get(name)) == NULL)
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	if (ag_repo_open(&repo, augerd.repos, name, err) < 0)
-		return -1;
-	c.repo = repo;
-	c.st = augerd.store;
-	c.env = env;
-	c.repo_name = name;
-	pthread_mutex_lock(&rs->ref_lock);
-	r = fn(out, &c, arg, err);
-	/* Clones that start after this answer see the new commit. */
-	if (r == 0 && *out != NULL &&
-	    json_is_string(json_object_get(*out, "gitopsRef"))) {
-		repostate_moved(rs, repo);
-		maint_note(name);
-	}
-	pthread_mutex_unlock(&rs->ref_lock);
-	git_repository_free(repo);
-	return r;
-}
-
-struct deploy_arg {
-	struct prepared		*p;
-	json_t			*base;
-};
-
-static int
-locked_deploy(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct deploy_arg *d = arg;
-
-	return ag_release_deploy(out, c, d->p->app, d->p->files,
-	    d->p->ro->nfiles, d->base, err);
-}
-
-/* Commits one prepared manifest; *out the release (or "unchanged"). */
-static int
-commit_prepared(json_t **out, struct prepared *p, const json_t *artifact,
-    const char *by, struct ag_err *err)
-{
-	struct deploy_arg d;
-	int r;
-
-	d.p = p;
-	d.base = json_pack("{s:O,s:s,s:O}", "artifactId",
-	    json_object_get(artifact, "id"), "triggeredBy", by, "version",
-	    json_object_get(artifact, "version"));
-	r = with_env(out, p->env, locked_deploy, &d, err);
-	json_decref(d.base);
-	if (r == 0 && json_array_size(p->ro->warnings) > 0)
-		json_object_set(*out, "warnings", p->ro->warnings);
-	if (r == 0)
-		log_info("release %s/%s by %s: %s", p->env, p->app, by,
-		    json_is_string(json_object_get(*out, "gitopsRef")) ?
-		    json_string_value(json_object_get(*out, "gitopsRef")) :
-		    "unchanged, no commit");
-	return r;
-}
-
-int
-deploy_list(json_t **out, const json_t *artifact, const json_t *manifests,
-    const char *by, int keep_going, struct ag_err *err)
-{
-	struct prepared *ps = NULL;
-	json_t *res = json_array(), *rel, *m;
-	size_t i, n = 0, total = json_array_size(manifests);
-	int r = -1;
-
-	if ((ps = calloc(total + 1, sizeof *ps)) == NULL) {
-		json_decref(res);
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	}
-	/* Everything is templated and rendered before the first commit. */
-	json_array_foreach(manifests, i, m) {
-		struct ag_err pe = { 0, "" };
-
-		if (prepare(&ps[n], artifact, m, &pe) < 0) {
-			if (!keep_going) {
-				ag_err_set(err, pe.code, "%s", pe.msg);
-				n++;
-				goto out;
-			}
-			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
-			    "app", ps[n].app, "env", ps[n].env, "error",
-			    pe.msg));
-			prepared_free(&ps[n]);
-			continue;
-		}
-		n++;
-	}
-	for (i = 0; i < n; i++) {
-		if (commit_prepared(&rel, &ps[i], artifact, by, err) < 0) {
-			if (!keep_going)
-				goto out;
-			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
-			    "app", ps[i].app, "env", ps[i].env, "error",
-			    err->msg));
-			ag_err_clear(err);
-			continue;
-		}
-		json_array_append_new(res, rel);
-	}
-	*out = res;
-	res = NULL;
-	r = 0;
-out:
-	for (i = 0; i < n; i++)
-		prepared_free(&ps[i]);
-	free(ps);
-	json_decref(res);
-	return r;
-}
-
-/*
- * Deploys the artifact's manifests for env (one app, or all; with policy,
- * only those whose deploy policy matches and whose env the credential may
- * deploy to). Policy-free deploys are all or nothing.
- */
-static int
-deploy_artifact(json_t **out, const struct cred *cred, const json_t *artifact,
-    const char *env, const char *app, int policy, struct ag_err *err)
-{
-	const json_t *envs = json_object_get(artifact, "environments"), *m;
-	json_t *pick = json_array(), *skipped = json_array(), *res = NULL, *x;
-	size_t i;
-	int r = -1, match;
-	char repo[128];
-
-	json_array_foreach(envs, i, m) {
-		const char *menv = json_string_value(json_object_get(m, "env"));
-		const char *mapp = json_string_value(json_object_get(m, "app"));
-		struct ag_err pe = { 0, "" };
-		const char *why = NULL;
-
-		if ((env != NULL && strcmp(menv, env) != 0) ||
-		    (app != NULL && strcmp(mapp, app) != 0))
-			continue;
-		if (policy) {
-			if ((match = ag_policy_match(json_object_get(m,
-			    "deploy"), json_object_get(artifact, "version"),
-			    &pe)) < 0)
-				why = pe.msg;
-			else if (match == 0 || json_is_true(json_object_get(m,
-			    "preview")))
-				continue;	/* previews: see pushdeploy */
-			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
-			if (why == NULL && ag_env_get(&x, augerd.store, menv,
-			    NULL) < 0)
-				why = "no such env";
-			else if (why == NULL)
-				json_decref(x);
-			if (why == NULL && !ag_access_allowed(&cred->g,
-			    AG_OP_PUSH, repo))
-				why = "not allowed to deploy to this env";
-			if (why != NULL) {
-				json_array_append_new(skipped, json_pack(
-				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
-				    "error", why));
-				continue;
-			}
-		}
-		json_array_append(pick, (json_t *)m);
-	}
-	if (!policy && json_array_size(pick) == 0) {
-		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
-		    "for %s%s%s", json_string_value(json_object_get(artifact,
-		    "id")), env, app ? "/" : "", app ? app : "");
-		goto out;
-	}
-	if (deploy_list(&res, artifact, pick, policy ? "policy" : cred->name,
-	    policy, err) < 0)
-		goto out;
-	json_array_extend(skipped, res);
-	*out = skipped;
-	skipped = NULL;
-	r = 0;
-out:
-	json_decref(res);
-	json_decref(pick);
-	json_decref(skipped);
-	return r;
-}
-
 void
 deploy_artifact_create(struct apijob *a, const char *arg)
 {
@@ -565,13 +196,13 @@ deploy_artifact_create(struct apijob *a, const char *arg)
 	if ((j = api_body(a)) == NULL)
 		return;
 	if (ag_artifact_put(&art, augerd.store, j, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 		goto out;
 	}
 	log_info("artifact %s stored by %s", json_string_value(
 	    json_object_get(art, "id")), a->cred.name);
 	/* Manifests whose policy matches deploy now. */
-	if (deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
+	if (releasesvc_deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
 		rels = json_pack("[{s:s}]", "error", err.msg);
 	json_object_set_new(art, "releases", rels);
 	a->status = 201;
@@ -637,8 +268,8 @@ deploy_releases_create(struct apijob *a, const char *arg)
 		goto out;
 	}
 	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
-	    deploy_artifact(&rels, &a->cred, art, env, app, 0, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	    releasesvc_deploy_artifact(&rels, &a->cred, art, env, app, 0, &err) < 0) {
+		api_fail_err(a, &err);
 		goto out;
 	}
 	a->status = 201;
@@ -667,7 +298,7 @@ deploy_releases_list(struct apijob *a, const char *arg)
 	q.since = qint(a, "since");
 	q.until = qint(a, "until");
 	if (ag_release_list(&out, augerd.store, env, &q, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 		return;
 	}
 	a->status = 200;
@@ -694,60 +325,17 @@ deploy_status(struct apijob *a, const char *arg)
 	a->out = json_pack("{s:s,s:o}", "env", env, "apps", out);
 }
 
-struct target {
-	const char	*app, *to, *by;
-	char		 tobuf[64];	/* a "to" that was not a JSON string */
-};
-
-struct status_arg {
-	const char	*sha, *status, *desc;
-	size_t		*marked;
-};
-
-static int
-locked_status(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct status_arg *s = arg;
-
-	*out = NULL;
-	return ag_release_set_status(c, s->sha, s->status, s->desc, s->marked,
-	    err);
-}
-
-static int
-set_status(const char *env, const char *sha, const char *status,
-    const char *desc, size_t *marked, struct ag_err *err)
-{
-	struct status_arg s = { sha, status, desc, marked };
-	json_t *out = NULL;
-
-	return with_env(&out, env, locked_status, &s, err);
-}
-
-static int
-locked_rollback(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct target *t = arg;
-
-	return ag_release_rollback(out, c, t->app, t->to, t->by, err);
-}
-
-static int
-locked_delete(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct target *t = arg;
-
-	return ag_release_delete(out, c, t->app, t->by, err);
-}
 
 /*
  * env, app (and to) from the query string or a JSON body. A "to" that is
  * not a string goes to the release engine as its JSON text, so that one
  * rule (AG_RELEASE_TO_RULE) judges 3, "3", 1.5 and {} alike.
  */
+struct target {
+	const char	*app, *to;
+	char		 tobuf[64];	/* a "to" that was not a JSON string */
+};
+
 static int
 target_args(struct apijob *a, json_t **body, const char **env,
     struct target *t)
@@ -782,12 +370,22 @@ target_args(struct apijob *a, json_t **body, const char **env,
 		api_fail(a, 400, "\"app\" is required");
 		return -1;
 	}
-	t->by = a->cred.name;
 	return 0;
 }
 
+typedef int (*write_fn)(json_t **out, const char *env, const char *app,
+    const char *to, const char *by, struct ag_err *err);
+
+static int
+do_delete(json_t **out, const char *env, const char *app, const char *to,
+    const char *by, struct ag_err *err)
+{
+	(void)to;
+	return releasesvc_delete(out, env, app, by, err);
+}
+
 static void
-env_write(struct apijob *a, locked_fn fn, const char *what)
+env_write(struct apijob *a, write_fn fn, const char *what)
 {
 	struct ag_err err = { 0, "" };
 	struct target t = { 0 };
@@ -800,13 +398,10 @@ env_write(struct apijob *a, locked_fn fn, const char *what)
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_PUSH, repo, what))
 		goto out;
-	if (with_env(&out, env, fn, &t, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	if (fn(&out, env, t.app, t.to, a->cred.name, &err) < 0) {
+		api_fail_err(a, &err);
 		goto out;
 	}
-	log_info("%s %s/%s by %s: %s", fn == locked_rollback ? "rollback" :
-	    "delete", env, t.app, a->cred.name, json_string_value(
-	    json_object_get(out, "gitopsRef")));
 	a->status = 201;
 	a->out = out;
 out:
@@ -817,15 +412,16 @@ void
 deploy_rollback(struct apijob *a, const char *arg)
 {
 	(void)arg;
-	env_write(a, locked_rollback, "roll back in this env");
+	env_write(a, releasesvc_rollback, "roll back in this env");
 }
 
 void
 deploy_delete(struct apijob *a, const char *arg)
 {
 	(void)arg;
-	env_write(a, locked_delete, "delete apps in this env");
+	env_write(a, do_delete, "delete apps in this env");
 }
+
 
 /*
  * POST /api/flux-events?env=E: an event from Flux's notification
@@ -868,7 +464,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (env == NULL) {
-		api_fail(a, http_status_of(AG_EINVAL), "?env= is required");
+		api_fail(a, 400, "?env= is required");
 		return;
 	}
 	/*
@@ -891,7 +487,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	    CRYPTO_memcmp(p + 7, hex, 64) != 0 || !known) {
 		log_info("flux event for %s: %s", shown, known ?
 		    "bad signature" : "no such env");
-		api_fail(a, http_status_of(AG_EAUTH), "bad or missing "
+		api_fail(a, 401, "bad or missing "
 		    "X-Signature (sha256=HMAC of the body with the env's events "
 		    "token)");
 		goto out;
@@ -901,7 +497,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	rev = json_string_value(json_object_get(json_object_get(ev,
 	    "metadata"), "revision"));
 	if (rev == NULL || !json_is_string(json_object_get(ev, "reason"))) {
-		api_fail(a, http_status_of(AG_EINVAL), "event needs "
+		api_fail(a, 400, "event needs "
 		    "metadata.revision and reason");
 		goto out;
 	}
@@ -914,14 +510,14 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	    ag_release_status_len(json_string_value(json_object_get(ev,
 	    "message")))) : strdup("");
 	if (reason == NULL || msg == NULL) {
-		api_fail(a, http_status_of(AG_EINTERNAL), "out of memory");
+		api_fail(a, 500, "out of memory");
 		goto out;
 	}
 	/* "main@sha1:<sha>", "main/<sha>", or the bare sha. */
 	sha = strrchr(rev, ':') ? strrchr(rev, ':') + 1 : strrchr(rev, '/') ?
 	    strrchr(rev, '/') + 1 : rev;
-	if (set_status(env, sha, reason, msg, &marked, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	if (releasesvc_set_status(env, sha, reason, msg, &marked, &err) < 0) {
+		api_fail_err(a, &err);
 		goto out;
 	}
 	log_text(why, sizeof why, reason, sizeof why - 1);
@@ -935,87 +531,4 @@ out:
 	free(msg);
 	json_decref(ev);
 	json_decref(rec);
-}
-
-int
-deploy_delete_app(json_t **out, const char *env, const char *app,
-    const char *by, struct ag_err *err)
-{
-	struct target t = { app, NULL, by, "" };
-
-	return with_env(out, env, locked_delete, &t, err);
-}
-
-static int
-locked_index(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct ag_release_ctx c2 = *c;
-	size_t added;
-
-	(void)out;
-	c2.actor = arg;
-	return ag_release_catch_up(&c2, &added, err);
-}
-
-int
-deploy_index_push(const char *env, const char *actor, struct ag_err *err)
-{
-	json_t *out = NULL;
-
-	return with_env(&out, env, locked_index, (void *)actor, err);
-}
-
-static int
-each_env(int reindex)
-{
-	struct ag_err err = { 0, "" };
-	struct ag_release_ctx c = { 0 };
-	git_repository *repo;
-	json_t *envs, *e;
-	size_t i, added;
-	char name[128];
-	int bad = 0;
-
-	if (ag_env_list(&envs, augerd.store, &err) < 0) {
-		log_warn("listing envs: %s", err.msg);
-		return -1;
-	}
-	json_array_foreach(envs, i, e) {
-		const char *env = json_string_value(json_object_get(e, "name"));
-
-		snprintf(name, sizeof name, "gitops-%s-apps", env);
-		ag_err_clear(&err);
-		if (ag_repo_open(&repo, augerd.repos, name, &err) < 0) {
-			log_warn("env %s: %s", env, err.msg);
-			bad = 1;
-			continue;
-		}
-		c.repo = repo;
-		c.st = augerd.store;
-		c.env = env;
-		c.repo_name = name;
-		if ((reindex ? ag_release_reindex(&c, &added, &err) :
-		    ag_release_catch_up(&c, &added, &err)) < 0) {
-			log_warn("env %s: indexing: %s", env, err.msg);
-			bad = 1;
-		} else if (added > 0 || reindex)
-			log_info("env %s: indexed %zu commit(s) from git", env,
-			    added);
-		git_repository_free(repo);
-	}
-	json_decref(envs);
-	return bad ? -1 : 0;
-}
-
-int
-deploy_catch_up_all(void)
-{
-	return each_env(0);
-}
-
-int
-deploy_reindex_all(void)
-{
-	return each_env(1);
 }
