@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
+
+#include <event2/keyvalq_struct.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -30,6 +33,26 @@ env_repo(struct apijob *a, const char *env, char *repo, size_t reposz)
 	if (releasesvc_env_repo(repo, reposz, env, &err) < 0) {
 		api_fail_err(a, &err);
 		return -1;
+	}
+	return 0;
+}
+
+/* Who may list an artifact (ag_artifact_list's scope) may read it. */
+static int
+artifact_visible(struct apijob *a, const json_t *art)
+{
+	const json_t *m;
+	char repo[128];
+	size_t i;
+
+	if (a->cred.g.role == AG_ROLE_ADMIN || a->cred.g.all_envs)
+		return 1;
+	json_array_foreach(json_object_get(art, "environments"), i, m) {
+		snprintf(repo, sizeof repo, "gitops-%s-apps",
+		    json_string_value(json_object_get(m, "env")) ?
+		    json_string_value(json_object_get(m, "env")) : "");
+		if (ag_access_allowed(&a->cred.g, AG_OP_FETCH, repo))
+			return 1;
 	}
 	return 0;
 }
@@ -186,7 +209,7 @@ void
 deploy_artifact_create(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
-	json_t *j, *art = NULL, *rels = NULL;
+	json_t *j, *art = NULL;
 
 	(void)arg;
 	if (a->cred.g.role == AG_ROLE_READ) {
@@ -195,30 +218,96 @@ deploy_artifact_create(struct apijob *a, const char *arg)
 	}
 	if ((j = api_body(a)) == NULL)
 		return;
-	if (ag_artifact_put(&art, augerd.store, j, &err) < 0) {
+	if (releasesvc_ship(&art, &a->cred, j, &err) < 0)
 		api_fail_err(a, &err);
-		goto out;
+	else {
+		a->status = 201;
+		a->out = art;
 	}
-	log_info("artifact %s stored by %s", json_string_value(
-	    json_object_get(art, "id")), a->cred.name);
-	/* Manifests whose policy matches deploy now. */
-	if (releasesvc_deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
-		rels = json_pack("[{s:s}]", "error", err.msg);
-	json_object_set_new(art, "releases", rels);
-	a->status = 201;
-	a->out = art;
-	art = NULL;
-out:
-	json_decref(art);
 	json_decref(j);
 }
 
-static int64_t
-qint(struct apijob *a, const char *name)
+/*
+ * A whole number for limit/offset; Gimlet answers 400 when strconv.Atoi
+ * fails (pkg/dashboard/server/artifacts.go). *v keeps def when absent.
+ */
+static int
+qcount(struct apijob *a, const char *name, size_t *v, size_t def)
 {
 	const char *s = api_query(a, name);
+	char *end;
+	long long n;
 
-	return s ? strtoll(s, NULL, 10) : 0;
+	*v = def;
+	if (s == NULL)
+		return 0;
+	n = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || n < 0 || n > 1000000000) {
+		api_fail(a, 400, "?%s= must be a whole number, not \"%.40s\"",
+		    name, s);
+		return -1;
+	}
+	*v = (size_t)n;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t
+days_of(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * since/until: RFC 3339 as Gimlet's client sends them (time.RFC3339:
+ * 2006-01-02T15:04:05Z07:00, fractions allowed), or unix seconds (auger's
+ * CLI). 0 when absent; -1 with a 400 when neither.
+ */
+static int
+qtime(struct apijob *a, const char *name, int64_t *t)
+{
+	const char *s = api_query(a, name), *p;
+	int Y, M, D, h, m, sec, n = 0, oh, om;
+	char *end;
+
+	*t = 0;
+	if (s == NULL)
+		return 0;
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		*t = strtoll(s, &end, 10);
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m,
+	    &sec, &n) != 6 || n != 19 || M < 1 || M > 12 || D < 1 || D > 31 ||
+	    h > 23 || m > 59 || sec > 60)
+		goto bad;
+	p = s + n;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	*t = days_of(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
+	if (*p == 'Z' || *p == 'z') {
+		if (p[1] != '\0')
+			goto bad;
+		return 0;
+	}
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 ||
+	    sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+		goto bad;
+	*t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+	return 0;
+bad:
+	api_fail(a, 400, "?%s= must be an RFC 3339 time "
+	    "(2006-01-02T15:04:05Z07:00) or unix seconds, not \"%.40s\"", name,
+	    s);
+	return -1;
 }
 
 void
@@ -226,20 +315,39 @@ deploy_artifacts_list(struct apijob *a, const char *arg)
 {
 	struct ag_artifact_query q = { 0 };
 	struct ag_err err = { 0, "" };
+	const char *shas[AG_ARTIFACT_MAX_SHAS];
+	struct evkeyval *kv;
 	json_t *out;
 
 	(void)arg;
 	q.repository = api_query(a, "repository");
 	q.branch = api_query(a, "branch");
+	q.source_branch = api_query(a, "sourceBranch");
 	q.event = api_query(a, "event");
-	q.sha = api_query(a, "sha");
-	q.limit = (size_t)qint(a, "limit");
-	q.offset = (size_t)qint(a, "offset");
-	q.since = qint(a, "since");
-	q.until = qint(a, "until");
+	if (q.event != NULL && strcmp(q.event, "push") != 0 &&
+	    strcmp(q.event, "tag") != 0 && strcmp(q.event, "pr") != 0) {
+		api_fail(a, 400, "?event= is push, tag or pr");
+		return;
+	}
+	/* sha= may be given several times: any of them (Gimlet's IN). */
+	TAILQ_FOREACH(kv, &a->query, next) {
+		if (strcmp(kv->key, "sha") != 0)
+			continue;
+		if (q.nshas == AG_ARTIFACT_MAX_SHAS) {
+			api_fail(a, 400, "at most %d sha= per query",
+			    AG_ARTIFACT_MAX_SHAS);
+			return;
+		}
+		shas[q.nshas++] = kv->value;
+	}
+	q.shas = shas;
+	if (qcount(a, "limit", &q.limit, 10) < 0 ||
+	    qcount(a, "offset", &q.offset, 0) < 0 ||
+	    qtime(a, "since", &q.since) < 0 || qtime(a, "until", &q.until) < 0)
+		return;
 	q.scope = &a->cred.g;
 	if (ag_artifact_list(&out, augerd.store, &q, &err) < 0) {
-		api_fail(a, 500, "%s", err.msg);
+		api_fail_err(a, &err);
 		return;
 	}
 	a->status = 200;
@@ -251,7 +359,7 @@ deploy_releases_create(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	const char *env, *app, *id;
-	json_t *j, *art = NULL, *rels = NULL;
+	json_t *j, *out = NULL;
 	char repo[128];
 
 	(void)arg;
@@ -260,25 +368,56 @@ deploy_releases_create(struct apijob *a, const char *arg)
 	env = json_string_value(json_object_get(j, "env"));
 	app = json_string_value(json_object_get(j, "app"));
 	id = json_string_value(json_object_get(j, "artifactId"));
+	/* Gimlet's client sends "app" empty (omitempty): any app. */
+	if (app != NULL && *app == '\0')
+		app = NULL;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_PUSH, repo, "deploy to this env"))
 		goto out;
-	if (id == NULL) {
+	if (id == NULL || *id == '\0') {
 		api_fail(a, 400, "\"artifactId\" is required");
 		goto out;
 	}
-	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
-	    releasesvc_deploy_artifact(&rels, &a->cred, art, env, app, 0, &err) < 0) {
+	if (releasesvc_release(&out, &a->cred, env, app, id, &err) < 0) {
 		api_fail_err(a, &err);
 		goto out;
 	}
 	a->status = 201;
-	a->out = json_pack("{s:o}", "releases", rels);
+	a->out = out;
 out:
-	json_decref(art);
 	json_decref(j);
 }
 
+/* strconv.ParseBool's words (Gimlet's ?reverse=). */
+static int
+qbool(struct apijob *a, const char *name, int *v)
+{
+	static const char *yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	const char *s = api_query(a, name);
+	size_t i;
+
+	*v = 0;
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < 6; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0)
+			return 0;
+	}
+	api_fail(a, 400, "?%s= must be true or false", name);
+	return -1;
+}
+
+/*
+ * Gimlet's history (pkg/dashboard/server/releases.go getReleases): limit
+ * 10 by default, git-repo= on version.repositoryName, reverse=true
+ * oldest first, no rollback or delete records. ?all=true: auger's whole
+ * index (rollbacks and deletes too), as the CLI shows it.
+ */
 void
 deploy_releases_list(struct apijob *a, const char *arg)
 {
@@ -286,43 +425,270 @@ deploy_releases_list(struct apijob *a, const char *arg)
 	struct ag_err err = { 0, "" };
 	const char *env = api_query(a, "env");
 	char repo[128];
-	json_t *out;
+	json_t *out, *rev;
+	int reverse, all;
+	size_t i;
 
 	(void)arg;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_FETCH, repo, "read this env's history"))
 		return;
 	q.app = api_query(a, "app");
-	q.limit = (size_t)qint(a, "limit");
-	q.offset = (size_t)qint(a, "offset");
-	q.since = qint(a, "since");
-	q.until = qint(a, "until");
+	q.repository = api_query(a, "git-repo");
+	if (qcount(a, "limit", &q.limit, 10) < 0 ||
+	    qcount(a, "offset", &q.offset, 0) < 0 ||
+	    qtime(a, "since", &q.since) < 0 || qtime(a, "until", &q.until) < 0 ||
+	    qbool(a, "reverse", &reverse) < 0 || qbool(a, "all", &all) < 0)
+		return;
+	if (q.limit == 0)
+		q.limit = 10;
+	q.deploys_only = !all;
 	if (ag_release_list(&out, augerd.store, env, &q, &err) < 0) {
 		api_fail_err(a, &err);
 		return;
+	}
+	if (reverse) {
+		rev = json_array();
+		for (i = json_array_size(out); i > 0; i--)
+			json_array_append(rev, json_array_get(out, i - 1));
+		json_decref(out);
+		out = rev;
 	}
 	a->status = 200;
 	a->out = out;
 }
 
+/*
+ * Gimlet's status (releases.go getStatus): a map {"<app>": Release} of
+ * the env's current releases; ?app= keeps that one.
+ */
 void
 deploy_status(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
-	const char *env = api_query(a, "env");
+	const char *env = api_query(a, "env"), *app = api_query(a, "app");
 	char repo[128];
-	json_t *out;
+	json_t *out, *one;
 
 	(void)arg;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_FETCH, repo, "read this env's status"))
 		return;
 	if (ag_release_status(&out, augerd.store, env, &err) < 0) {
-		api_fail(a, 500, "%s", err.msg);
+		api_fail_err(a, &err);
+		return;
+	}
+	if (app != NULL) {
+		one = json_object();
+		if (json_object_get(out, app) != NULL)
+			json_object_set(one, app, json_object_get(out, app));
+		json_decref(out);
+		out = one;
+	}
+	a->status = 200;
+	a->out = out;
+}
+
+/* GET /api/eventArtifactTrack?artifactId=: what the artifact deployed. */
+void
+deploy_track_artifact(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *id = api_query(a, "artifactId");
+	json_t *art = NULL;
+
+	(void)arg;
+	if (id == NULL || *id == '\0') {
+		api_fail(a, 400, "?artifactId= is required");
+		return;
+	}
+	/* Who may list the artifact may track it. */
+	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
+	    !artifact_visible(a, art) ||
+	    releasesvc_track_artifact(&a->out, id, &err) < 0) {
+		json_decref(art);
+		if (err.code == 0)
+			ag_err_set(&err, AG_ENOTFOUND, "no artifact \"%.200s\"",
+			    id);
+		api_fail_err(a, &err);
+		return;
+	}
+	json_decref(art);
+	a->status = 200;
+}
+
+/* GET /api/eventReleaseTrack?id=: a release or rollback's results. */
+void
+deploy_track_event(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *id = api_query(a, "id");
+	json_t *out = NULL;
+	char repo[128];
+
+	(void)arg;
+	if (id == NULL || *id == '\0') {
+		api_fail(a, 400, "?id= is required");
+		return;
+	}
+	if (releasesvc_track_event(&out, id, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	/* The event's env decides who may read it. */
+	snprintf(repo, sizeof repo, "gitops-%s-apps", json_string_value(
+	    json_object_get(out, "env")) ? json_string_value(json_object_get(
+	    out, "env")) : "");
+	json_object_del(out, "env");
+	if (!ag_access_allowed(&a->cred.g, AG_OP_FETCH, repo)) {
+		json_decref(out);
+		api_fail(a, 404, "no event \"%.80s\"", id);
 		return;
 	}
 	a->status = 200;
-	a->out = json_pack("{s:s,s:o}", "env", env, "apps", out);
+	a->out = out;
+}
+
+/*
+ * GET /api/gitopsRepo: Gimlet's one GitOps repository
+ * (pkg/client/client.go GitopsRepoGet). auger has one per env: ?env=
+ * names it; without, the only env's, or a 400 when there are several.
+ */
+void
+deploy_gitops_repo(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *env = api_query(a, "env");
+	json_t *all = NULL, *map, *e;
+	char repo[128];
+	size_t i;
+
+	(void)arg;
+	if (env != NULL) {
+		if (env_repo(a, env, repo, sizeof repo) < 0 ||
+		    !may(a, AG_OP_FETCH, repo, "read this env"))
+			return;
+		a->status = 200;
+		a->out = json_pack("{s:s}", "gitopsRepo", repo);
+		return;
+	}
+	if (ag_env_list(&all, augerd.store, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	map = json_object();
+	json_array_foreach(all, i, e) {
+		const char *apps = json_string_value(json_object_get(e,
+		    "appsRepo"));
+
+		if (apps != NULL && ag_access_allowed(&a->cred.g, AG_OP_FETCH,
+		    apps))
+			json_object_set_new(map, json_string_value(
+			    json_object_get(e, "name")), json_string(apps));
+	}
+	json_decref(all);
+	if (json_object_size(map) != 1) {
+		api_fail(a, json_object_size(map) ? 400 : 404, "%s",
+		    json_object_size(map) ? "several envs, each with its own "
+		    "GitOps repository: name one with ?env=" :
+		    "no env (auger env create NAME)");
+		json_decref(map);
+		return;
+	}
+	a->status = 200;
+	a->out = json_pack("{s:O,s:o}", "gitopsRepo",
+	    json_object_iter_value(json_object_iter(map)), "gitopsRepos", map);
+}
+
+/* GET /api/gitopsManifests/{env}: the flux/ files of both repos. */
+void
+deploy_gitops_manifests(struct apijob *a, const char *env)
+{
+	struct ag_err err = { 0, "" };
+	char repo[128];
+
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_FETCH, repo, "read this env's repositories"))
+		return;
+	snprintf(repo, sizeof repo, "gitops-%s-infra", env);
+	if (!may(a, AG_OP_FETCH, repo, "read this env's repositories"))
+		return;
+	if (releasesvc_flux_files(&a->out, env, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	a->status = 200;
+}
+
+/* Gimlet's model.User of one credential record (token or key). */
+static json_t *
+user_of(const char *name, const char *role, const json_t *envs,
+    const char *kind)
+{
+	/*
+	 * "token" stays empty: tokens are kept as hashes and shown once,
+	 * when created (auger token create).
+	 */
+	return json_pack("{s:s,s:s,s:b,s:s,s:[],s:[],s:s,s:O?,s:s}", "login",
+	    name, "token", "", "admin", strcmp(role, "admin") == 0, "name",
+	    name, "favoriteRepos", "favoriteServices", "role", role, "envs",
+	    envs, "kind", kind);
+}
+
+/* GET /api/user: who the credential is. */
+void
+deploy_user(struct apijob *a, const char *arg)
+{
+	json_t *envs = json_array();
+	size_t i;
+
+	(void)arg;
+	if (a->cred.g.all_envs)
+		json_array_append_new(envs, json_string("*"));
+	for (i = 0; !a->cred.g.all_envs && i < (size_t)a->cred.g.nenvs; i++)
+		json_array_append_new(envs, json_string(a->cred.g.envs[i]));
+	a->status = 200;
+	a->out = user_of(a->cred.name, auth_role_name(a->cred.g.role), envs,
+	    "credential");
+	json_decref(envs);
+}
+
+static int
+users_each(void *arg, const void *key, size_t klen, const char *val,
+    size_t vlen)
+{
+	json_t **ctx = arg, *rec = json_loadb(val, vlen, 0, NULL);
+	const char *name, *role;
+
+	(void)key;
+	(void)klen;
+	name = json_string_value(json_object_get(rec, "name"));
+	role = json_string_value(json_object_get(rec, "role"));
+	if (name != NULL && role != NULL)
+		json_array_append_new(ctx[0], user_of(name, role,
+		    json_object_get(rec, "envs"), json_string_value(ctx[1])));
+	json_decref(rec);
+	return 0;
+}
+
+/* GET /api/users: the tokens and keys (admin only, as in Gimlet). */
+void
+deploy_users(struct apijob *a, const char *arg)
+{
+	json_t *ctx[2];
+
+	(void)arg;
+	if (!may(a, AG_OP_ADMIN, "users", "list users"))
+		return;
+	ctx[0] = json_array();
+	ctx[1] = json_string("token");
+	ag_store_scan(augerd.store, "tokens", NULL, 0, users_each, ctx, NULL);
+	json_decref(ctx[1]);
+	ctx[1] = json_string("key");
+	ag_store_scan(augerd.store, "keys", NULL, 0, users_each, ctx, NULL);
+	json_decref(ctx[1]);
+	a->status = 200;
+	a->out = ctx[0];
 }
 
 
@@ -399,6 +765,15 @@ env_write(struct apijob *a, write_fn fn, const char *what)
 	    !may(a, AG_OP_PUSH, repo, what))
 		goto out;
 	if (fn(&out, env, t.app, t.to, a->cred.name, &err) < 0) {
+		/*
+		 * Deleting what is not there is done: Gimlet answers 200 {}
+		 * when there is nothing to commit (releases.go delete).
+		 */
+		if (fn == do_delete && err.code == AG_ENOTFOUND) {
+			a->status = 200;
+			a->out = json_object();
+			goto out;
+		}
 		api_fail_err(a, &err);
 		goto out;
 	}

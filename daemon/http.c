@@ -971,6 +971,13 @@ static const struct route {
 	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback },
 	{ AG_HTTP1_POST, "/api/delete", deploy_delete },
 	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events },
+	/* Gimlet's client (pkg/client/client.go) */
+	{ AG_HTTP1_GET, "/api/eventArtifactTrack", deploy_track_artifact },
+	{ AG_HTTP1_GET, "/api/eventReleaseTrack", deploy_track_event },
+	{ AG_HTTP1_GET, "/api/gitopsRepo", deploy_gitops_repo },
+	{ AG_HTTP1_GET, "/api/gitopsManifests/*", deploy_gitops_manifests },
+	{ AG_HTTP1_GET, "/api/user", deploy_user },
+	{ AG_HTTP1_GET, "/api/users", deploy_users },
 };
 
 static const struct route *
@@ -1130,6 +1137,29 @@ api_body_done(struct httpd_req *req, void *arg)
 	free(c);
 }
 
+/*
+ * ?access_token=<token> on an API path, as Gimlet's token.ParseRequest
+ * takes it when there is no Authorization header: the same checks as a
+ * Bearer token. The token is never logged (paths are logged without their
+ * query). 0 and c filled, or -1; *ah stays NULL for the log line.
+ */
+static int
+http_access_token(struct cred *c, struct httpd_req *req, const char *path)
+{
+	struct evkeyvalq q = { NULL, NULL };
+	const char *t;
+	int r = -1;
+
+	if (strncmp(path, "/api/", 5) != 0 || httpd_query(req) == NULL)
+		return -1;
+	q.tqh_last = &q.tqh_first;
+	if (evhttp_parse_query_str(httpd_query(req), &q) == 0 &&
+	    (t = evhttp_find_header(&q, "access_token")) != NULL && *t != '\0')
+		r = auth_token(c, t);
+	evhttp_clear_headers(&q);
+	return r < 0 ? -1 : 0;
+}
+
 static void
 http_handle(struct httpd_req *req)
 {
@@ -1139,7 +1169,8 @@ http_handle(struct httpd_req *req)
 
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if (strcmp(path, "/healthz") == 0) {
+	/* /health is Gimlet's (pkg/dashboard/server/router.go). */
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/health") == 0) {
 		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
@@ -1147,15 +1178,16 @@ http_handle(struct httpd_req *req)
 	if (strcmp(path, "/api/flux-events") == 0) {
 		/* Flux signs its events (HMAC, checked by the handler). */
 		snprintf(c.name, sizeof c.name, "flux-events");
-	} else if ((ah = httpd_header(req, "Authorization")) == NULL ||
-	    auth_header(&c, ah) < 0) {
+	} else if ((ah = httpd_header(req, "Authorization")) != NULL ?
+	    auth_header(&c, ah) < 0 : http_access_token(&c, req, path) < 0) {
 		/* Decided on the headers: the body is never read. */
 		if (httpd_peer_may_log(req))
 			log_info("%s http %s %s: 401 (%s)", httpd_peer(req),
 			    httpd_method_name(req), path, ah == NULL ?
 			    "no credential" : "unknown credential");
 		http_reply_error(req, 401, "authentication required: use a "
-		    "token as the password (Basic) or as a Bearer token");
+		    "token as the password (Basic), as a Bearer token, or as "
+		    "?access_token= on /api/");
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {

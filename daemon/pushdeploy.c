@@ -416,9 +416,13 @@ app_ref(struct pushctx *pc, git_repository *repo,
 	    co->email ? co->email : "", "message", git_commit_message(commit) ?
 	    git_commit_message(commit) : "", "created",
 	    (json_int_t)git_commit_time(commit), "vars", vars, "environments",
-	    ms, "context", "source", "push", "templated", 1, "actor",
+	    ms, "auger", "source", "push", "templated", 1, "actor",
 	    pc->cred.name, "errors", errors);
-	json_object_set_new(json_object_get(in, "context"), "files", fnames);
+	/*
+	 * What is ours goes under "auger": Gimlet's context is a map of
+	 * strings, which its client must still decode.
+	 */
+	json_object_set_new(json_object_get(in, "auger"), "files", fnames);
 	json_object_set_new(json_object_get(in, "version"), "url",
 	    json_string(""));
 	if (in == NULL || ag_artifact_put(&art, augerd.store, in, &err) < 0) {
@@ -469,16 +473,7 @@ app_ref(struct pushctx *pc, git_repository *repo,
 	}
 	say_results(ctx, res);
 	/* The artifact keeps what happened. */
-	json_object_set(art, "releases", res);
-	{
-		char *s = json_dumps(art, JSON_COMPACT);
-		const char *id = json_string_value(json_object_get(art, "id"));
-
-		if (s != NULL)
-			ag_store_put(augerd.store, "artifacts", id, strlen(id), s,
-			    strlen(s), 0, NULL);
-		free(s);
-	}
+	releasesvc_keep_push_results(art, res);
 out:
 	git_commit_free(commit);
 	json_decref(vars);

@@ -166,6 +166,20 @@ prepared_free(struct prepared *p)
 	p->files = NULL;
 }
 
+/*
+ * Who made the artifact: the pusher for a push (our own "auger" part of
+ * the artifact), else what CI put in context.actor, if anything.
+ */
+static const char *
+actor_of(const json_t *artifact)
+{
+	const char *a = json_string_value(json_object_get(json_object_get(
+	    artifact, "auger"), "actor"));
+
+	return a != NULL ? a : json_string_value(json_object_get(
+	    json_object_get(artifact, "context"), "actor"));
+}
+
 /* The validating chain over the rendered files, before any commit. */
 static int
 check(struct prepared *p, const json_t *artifact, struct ag_err *err)
@@ -192,8 +206,7 @@ check(struct prepared *p, const json_t *artifact, struct ag_err *err)
 	}
 	snprintf(repo, sizeof repo, "gitops-%s-apps", p->env);
 	rc = releasesvc_validate(&msg, p->env, 0, "api", repo,
-	    "refs/heads/main", json_string_value(json_object_get(
-	    json_object_get(artifact, "context"), "actor")),
+	    "refs/heads/main", actor_of(artifact),
 	    json_string_value(json_object_get(json_object_get(artifact,
 	    "version"), "message")), vf, n, &e);
 	if (rc != 0) {
@@ -229,7 +242,7 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
 	vars = vars_of(artifact, p->app);
 	/* Manifests from a push were templated as text already. */
-	if (json_is_true(json_object_get(json_object_get(artifact, "context"),
+	if (json_is_true(json_object_get(json_object_get(artifact, "auger"),
 	    "templated")))
 		m = json_incref((json_t *)manifest);
 	else if (ag_template_json(&m, manifest, vars, &e) < 0)
@@ -398,7 +411,8 @@ out:
  */
 int
 releasesvc_deploy_artifact(json_t **out, const struct cred *cred,
-    const json_t *artifact, const char *env, const char *app, int policy, struct ag_err *err)
+    const json_t *artifact, const char *env, const char *app, int policy,
+    struct ag_err *err)
 {
 	const json_t *envs = json_object_get(artifact, "environments"), *m;
 	json_t *pick = json_array(), *skipped = json_array(), *res = NULL, *x;
@@ -411,18 +425,21 @@ releasesvc_deploy_artifact(json_t **out, const struct cred *cred,
 		const char *mapp = json_string_value(json_object_get(m, "app"));
 		struct ag_err pe = { 0, "" };
 		const char *why = NULL;
+		int preview = json_is_true(json_object_get(m, "preview"));
 
 		if ((env != NULL && strcmp(menv, env) != 0) ||
 		    (app != NULL && strcmp(mapp, app) != 0))
 			continue;
 		if (policy) {
-			if ((match = ag_policy_match(json_object_get(m,
+			if (preview)
+				match = releasesvc_preview_match(json_object_get(
+				    artifact, "version"));
+			else if ((match = ag_policy_match(json_object_get(m,
 			    "deploy"), json_object_get(artifact, "version"),
 			    &pe)) < 0)
 				why = pe.msg;
-			else if (match == 0 || json_is_true(json_object_get(m,
-			    "preview")))
-				continue;	/* previews: see pushdeploy */
+			if (why == NULL && match == 0)
+				continue;
 			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
 			if (why == NULL && ag_env_get(&x, augerd.store, menv,
 			    NULL) < 0)
@@ -439,7 +456,12 @@ releasesvc_deploy_artifact(json_t **out, const struct cred *cred,
 				continue;
 			}
 		}
-		json_array_append(pick, (json_t *)m);
+		if (policy && preview)
+			json_array_append_new(pick, releasesvc_preview_of(m,
+			    json_string_value(json_object_get(json_object_get(
+			    artifact, "version"), "branch"))));
+		else
+			json_array_append(pick, (json_t *)m);
 	}
 	if (!policy && json_array_size(pick) == 0) {
 		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
@@ -447,8 +469,8 @@ releasesvc_deploy_artifact(json_t **out, const struct cred *cred,
 		    "id")), env, app ? "/" : "", app ? app : "");
 		goto out;
 	}
-	if (releasesvc_deploy_list(&res, artifact, pick, policy ? "policy" : cred->name,
-	    policy, err) < 0)
+	if (releasesvc_deploy_list(&res, artifact, pick, policy ? "policy" :
+	    cred->name, policy, err) < 0)
 		goto out;
 	json_array_extend(skipped, res);
 	*out = skipped;
@@ -465,6 +487,9 @@ out:
 struct target {
 	const char	*app, *to, *by;
 };
+
+static void	event_keep(json_t *, const char *, json_t *, const char *,
+		    const char *, const char *);
 
 struct status_arg {
 	const char	*sha, *status, *desc;
@@ -515,12 +540,17 @@ releasesvc_rollback(json_t **out, const char *env, const char *app,
     const char *to, const char *by, struct ag_err *err)
 {
 	struct target t = { app, to, by };
+	json_t *res;
 	int r;
 
-	if ((r = with_env(out, env, locked_rollback, &t, err)) == 0)
-		log_info("rollback %s/%s by %s: %s", env, app, by,
-		    json_string_value(json_object_get(*out, "gitopsRef")));
-	return r;
+	if ((r = with_env(out, env, locked_rollback, &t, err)) != 0)
+		return r;
+	log_info("rollback %s/%s by %s: %s", env, app, by,
+	    json_string_value(json_object_get(*out, "gitopsRef")));
+	res = json_pack("[O]", *out);
+	event_keep(*out, "rollback", res, env, app, by);
+	json_decref(res);
+	return 0;
 }
 
 int
@@ -624,9 +654,15 @@ releasesvc_preview_of(const json_t *m, const char *branch)
 	const char *host, *dot;
 	char slug[AG_SANITIZE_DNS_MAX + 1], name[128], nh[512];
 
+	size_t n = strlen(app), keep;
+
+	/* Gimlet's PrepPreview: "<app without -preview>-<branch slug>". */
+	if (n > 8 && strcmp(app + n - 8, "-preview") == 0)
+		n -= 8;
 	ag_sanitize_dns(slug, sizeof slug, branch);
-	snprintf(name, sizeof name, "%.*s-%s", (int)(62 - strlen(slug) > 0 ?
-	    62 - strlen(slug) : 1), app, slug);
+	keep = 62 - strlen(slug);
+	snprintf(name, sizeof name, "%.*s-%s", (int)(n < keep ? n : keep),
+	    app, slug);
 	if (strlen(name) > 63)
 		name[63] = '\0';
 	while (strlen(name) > 0 && name[strlen(name) - 1] == '-')
@@ -640,4 +676,311 @@ releasesvc_preview_of(const json_t *m, const char *branch)
 		json_object_set_new(ing, "host", json_string(nh));
 	}
 	return p;
+}
+
+/*
+ * The deploy policy Gimlet's PrepPreview gives a preview manifest
+ * (pkg/dx/manifest.go): event push, branch !{main,master}. Its own deploy
+ * block is replaced, so it is not read.
+ */
+int
+releasesvc_preview_match(const json_t *version)
+{
+	const char *ev = json_string_value(json_object_get(version, "event"));
+	const char *br = json_string_value(json_object_get(version, "branch"));
+
+	if (ev != NULL && *ev != '\0' && strcmp(ev, "push") != 0)
+		return 0;
+	return br != NULL && *br != '\0' && !releasesvc_is_main(br);
+}
+
+/* An artifact's deploy results, kept with it for eventArtifactTrack. */
+static void
+keep_results(json_t *art, json_t *results)
+{
+	struct ag_err err = { 0, "" };
+
+	json_object_set(art, "releases", results);
+	if (ag_artifact_update(augerd.store, art, &err) < 0)
+		log_warn("artifact %s: keeping its results: %s",
+		    json_string_value(json_object_get(art, "id")), err.msg);
+}
+
+int
+releasesvc_ship(json_t **out, const struct cred *cred, const json_t *in,
+    struct ag_err *err)
+{
+	json_t *art = NULL, *rels = NULL, *warn = json_array();
+	struct ag_err de = { 0, "" };
+	size_t ncue;
+
+	if (ag_artifact_put(&art, augerd.store, in, err) < 0) {
+		json_decref(warn);
+		return err->code;
+	}
+	log_info("artifact %s stored by %s", json_string_value(
+	    json_object_get(art, "id")), cred->name);
+	/* Unsupported parts are said, not dropped in silence. */
+	if ((ncue = json_array_size(json_object_get(art,
+	    "cueEnvironments"))) > 0)
+		json_array_append_new(warn, json_sprintf("cueEnvironments: "
+		    "%zu entr%s not deployed: CUE environment templates are "
+		    "not supported; render them to environments[] in CI", ncue,
+		    ncue == 1 ? "y" : "ies"));
+	/* Manifests whose policy matches deploy now. */
+	if (releasesvc_deploy_artifact(&rels, cred, art, NULL, NULL, 1,
+	    &de) < 0)
+		rels = json_pack("[{s:s}]", "error", de.msg);
+	keep_results(art, rels);
+	json_decref(rels);
+	if (json_array_size(warn) > 0)
+		json_object_set(art, "warnings", warn);
+	json_decref(warn);
+	*out = art;
+	return 0;
+}
+
+int
+releasesvc_keep_push_results(json_t *art, json_t *results)
+{
+	keep_results(art, results);
+	return 0;
+}
+
+/* Stores a release event and puts its id and type into ans. */
+static void
+event_keep(json_t *ans, const char *type, json_t *results,
+    const char *env, const char *app, const char *by)
+{
+	struct ag_err err = { 0, "" };
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:O,s:s,s:s?,s:s}", "type", type,
+	    "status", "processed", "statusDesc", "", "results", results,
+	    "env", env, "app", app, "triggeredBy", by);
+
+	if (ev != NULL && ag_artifact_event_put(augerd.store, ev, &err) == 0) {
+		json_object_set(ans, "id", json_object_get(ev, "id"));
+		json_object_set_new(ans, "type", json_string(type));
+	} else
+		log_warn("%s %s: keeping its event: %s", type, env, err.msg);
+	json_decref(ev);
+}
+
+int
+releasesvc_release(json_t **out, const struct cred *cred, const char *env,
+    const char *app, const char *artifact_id, struct ag_err *err)
+{
+	json_t *art = NULL, *rels = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = ag_artifact_get(&art, augerd.store, artifact_id, err)) < 0)
+		return r;
+	if ((r = releasesvc_deploy_artifact(&rels, cred, art, env, app, 0,
+	    err)) < 0) {
+		json_decref(art);
+		return r;
+	}
+	*out = json_pack("{s:O}", "releases", rels);
+	event_keep(*out, "release", rels, env, app, cred->name);
+	json_decref(rels);
+	json_decref(art);
+	return 0;
+}
+
+/* One result in Gimlet's shape (pkg/dx/release.go Result). */
+static json_t *
+track_result(const json_t *r, json_t **status_cache)
+{
+	const char *env = json_string_value(json_object_get(r, "env"));
+	const char *app = json_string_value(json_object_get(r, "app"));
+	const char *ref = json_string_value(json_object_get(r, "gitopsRef"));
+	const char *e = json_string_value(json_object_get(r, "error"));
+	json_t *o = json_object();
+	char *st = NULL, *desc = NULL;
+
+	if (app != NULL)
+		json_object_set_new(o, "app", json_string(app));
+	if (env != NULL)
+		json_object_set_new(o, "env", json_string(env));
+	if (e != NULL) {
+		json_object_set_new(o, "status", json_string("failure"));
+		json_object_set_new(o, "statusDesc", json_string(e));
+		return o;
+	}
+	/* Unchanged (no commit): the app's current commit is its result. */
+	if (ref == NULL && env != NULL && app != NULL) {
+		if (*status_cache == NULL && ag_release_status(status_cache,
+		    augerd.store, env, NULL) < 0)
+			*status_cache = json_object();
+		ref = json_string_value(json_object_get(json_object_get(
+		    *status_cache, app), "gitopsRef"));
+	}
+	json_object_set_new(o, "status", json_string("success"));
+	if (ref == NULL || env == NULL)
+		return o;
+	json_object_set_new(o, "hash", json_string(ref));
+	if (ag_release_commit_status(&st, &desc, augerd.store, env, ref,
+	    NULL) == 0) {
+		if (*st != '\0')
+			json_object_set_new(o, "gitopsCommitStatus",
+			    json_string(st));
+		if (*desc != '\0')
+			json_object_set_new(o, "gitopsCommitStatusDesc",
+			    json_string(desc));
+	}
+	free(st);
+	free(desc);
+	return o;
+}
+
+static json_t *
+track_results(const json_t *results)
+{
+	json_t *out = json_array(), *cache = NULL, *cur = NULL;
+	const json_t *r;
+	const char *env = NULL, *e;
+	size_t i;
+
+	json_array_foreach(results, i, r) {
+		/* One env's status at a time (results are grouped by env). */
+		e = json_string_value(json_object_get(r, "env"));
+		if (e != NULL && (env == NULL || strcmp(e, env) != 0)) {
+			json_decref(cache);
+			cache = NULL;
+			env = e;
+		}
+		cur = track_result(r, &cache);
+		json_array_append_new(out, cur);
+	}
+	json_decref(cache);
+	return out;
+}
+
+int
+releasesvc_track_artifact(json_t **out, const char *id, struct ag_err *err)
+{
+	json_t *art = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = ag_artifact_get(&art, augerd.store, id, err)) < 0)
+		return r;
+	/* Artifacts are processed when stored: never "new". */
+	*out = json_pack("{s:s,s:s,s:s,s:o}", "type", "artifact", "status",
+	    "processed", "statusDesc", "", "results",
+	    track_results(json_object_get(art, "releases")));
+	json_decref(art);
+	return 0;
+}
+
+int
+releasesvc_track_event(json_t **out, const char *id, struct ag_err *err)
+{
+	json_t *ev = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = ag_artifact_event_get(&ev, augerd.store, id, err)) < 0)
+		return r;
+	*out = json_pack("{s:O,s:O,s:O,s:o}", "type", json_object_get(ev,
+	    "type"), "status", json_object_get(ev, "status"), "statusDesc",
+	    json_object_get(ev, "statusDesc"), "results",
+	    track_results(json_object_get(ev, "results")));
+	/* For the caller's access check; not part of Gimlet's answer. */
+	if (*out != NULL)
+		json_object_set(*out, "env", json_object_get(ev, "env"));
+	json_decref(ev);
+	return *out ? 0 : ag_err_set(err, AG_ESTORE, "bad event record");
+}
+
+#define FLUX_FILES_MAX	(4 * 1024 * 1024)	/* bytes of one answer */
+
+/* The files directly in flux/ on main of repo: {name: content}. */
+static int
+flux_of(json_t **out, const char *name, size_t *total, struct ag_err *err)
+{
+	git_repository *repo = NULL;
+	git_commit *c = NULL;
+	git_tree *t = NULL, *ft = NULL;
+	git_blob *b = NULL;
+	const git_tree_entry *fe;
+	git_oid id;
+	size_t i, n;
+	int r = -1;
+
+	*out = json_object();
+	if (ag_repo_open(&repo, augerd.repos, name, err) < 0)
+		goto out;
+	if (git_reference_name_to_id(&id, repo, "refs/heads/main") < 0 ||
+	    git_commit_lookup(&c, repo, &id) < 0 ||
+	    git_commit_tree(&t, c) < 0) {
+		/* An empty repository has no flux/ yet. */
+		git_error_clear();
+		r = 0;
+		goto out;
+	}
+	if ((fe = git_tree_entry_byname(t, "flux")) == NULL ||
+	    git_tree_entry_type(fe) != GIT_OBJECT_TREE) {
+		r = 0;
+		goto out;
+	}
+	if (git_tree_lookup(&ft, repo, git_tree_entry_id(fe)) < 0) {
+		r = ag_err_git(err, "%s: reading flux/", name);
+		goto out;
+	}
+	n = git_tree_entrycount(ft);
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(ft, i);
+
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+			continue;
+		if (git_blob_lookup(&b, repo, git_tree_entry_id(e)) < 0) {
+			r = ag_err_git(err, "%s: reading flux/%s", name,
+			    git_tree_entry_name(e));
+			goto out;
+		}
+		if ((*total += (size_t)git_blob_rawsize(b)) > FLUX_FILES_MAX) {
+			r = ag_err_set(err, AG_ETOOBIG, "the flux/ files are "
+			    "over %d bytes", FLUX_FILES_MAX);
+			goto out;
+		}
+		json_object_set_new(*out, git_tree_entry_name(e),
+		    json_stringn(git_blob_rawcontent(b),
+		    (size_t)git_blob_rawsize(b)));
+		git_blob_free(b);
+		b = NULL;
+	}
+	r = 0;
+out:
+	git_error_clear();
+	git_blob_free(b);
+	git_tree_free(ft);
+	git_tree_free(t);
+	git_commit_free(c);
+	git_repository_free(repo);
+	if (r < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+int
+releasesvc_flux_files(json_t **out, const char *env, struct ag_err *err)
+{
+	json_t *infra = NULL, *apps = NULL;
+	char name[128];
+	size_t total = 0;
+
+	*out = NULL;
+	snprintf(name, sizeof name, "gitops-%s-infra", env);
+	if (flux_of(&infra, name, &total, err) < 0)
+		return err->code ? err->code : AG_EINTERNAL;
+	snprintf(name, sizeof name, "gitops-%s-apps", env);
+	if (flux_of(&apps, name, &total, err) < 0) {
+		json_decref(infra);
+		return err->code ? err->code : AG_EINTERNAL;
+	}
+	*out = json_pack("{s:o,s:o}", "infra", infra, "apps", apps);
+	return 0;
 }

@@ -52,7 +52,10 @@ int	releasesvc_deploy_artifact(json_t **out, const struct cred *cred,
 	    const json_t *artifact, const char *env, const char *app,
 	    int policy, struct ag_err *err);
 
-/* One commit whose <app>/ is an earlier release's tree (see release.h). */
+/*
+ * One commit whose <app>/ is an earlier release's tree (see release.h).
+ * *out also holds "id" and "type": "rollback" (a release event).
+ */
 int	releasesvc_rollback(json_t **out, const char *env, const char *app,
 	    const char *to, const char *by, struct ag_err *err);
 /* Deletes app from env (its folder and Kustomization) in one commit. */
@@ -66,9 +69,48 @@ int	releasesvc_set_status(const char *env, const char *sha,
 int	releasesvc_index_push(const char *env, const char *actor,
 	    struct ag_err *err);
 
+/*
+ * Stores an artifact (Gimlet's shape) from cred and deploys what its
+ * policies match. *out: the stored artifact with "releases" (one result
+ * per manifest that matched) and "warnings" (parts not supported).
+ */
+int	releasesvc_ship(json_t **out, const struct cred *cred, const json_t *in,
+	    struct ag_err *err);
+/* Keeps a push artifact's results with it (see releasesvc_track_artifact). */
+int	releasesvc_keep_push_results(json_t *art, json_t *results);
+/*
+ * Deploys artifact_id to env (app NULL: each of its apps there), no
+ * policy. *out: {"id", "type": "release", "releases": [...]}; the id
+ * tracks (releasesvc_track_event) to the final status at once.
+ */
+int	releasesvc_release(json_t **out, const struct cred *cred,
+	    const char *env, const char *app, const char *artifact_id,
+	    struct ag_err *err);
+/*
+ * Gimlet's ReleaseStatus {type, status, statusDesc, results[]} of an
+ * artifact (eventArtifactTrack) or a release or rollback event
+ * (eventReleaseTrack), Flux's status of each commit read at the time.
+ */
+int	releasesvc_track_artifact(json_t **out, const char *id,
+	    struct ag_err *err);
+int	releasesvc_track_event(json_t **out, const char *id,
+	    struct ag_err *err);
+
+/*
+ * Gimlet's gitopsManifests: {"infra": {name: text}, "apps": {...}}, the
+ * files directly in flux/ on main of env's two repositories.
+ */
+int	releasesvc_flux_files(json_t **out, const char *env,
+	    struct ag_err *err);
+
 /* Whether a branch is the main line (main, master): no preview for it. */
 int	releasesvc_is_main(const char *branch);
-/* A preview of manifest m for branch: the app renamed, ingress host too. */
+/* Whether version gets previews: Gimlet's event push, !{main,master}. */
+int	releasesvc_preview_match(const json_t *version);
+/*
+ * A preview of manifest m for branch: app "<app without -preview>-<branch
+ * slug>", the ingress host renamed likewise (Gimlet's PrepPreview).
+ */
 json_t	*releasesvc_preview_of(const json_t *m, const char *branch);
 
 /* Brings every env's release index up to date (at start). */
