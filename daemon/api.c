@@ -1,6 +1,8 @@
 /*
- * The REST API under /api/. Handlers run on workers (they touch git and
- * LMDB); the loop only parses the route and sends the JSON reply.
+ * The REST API's requests (struct apijob: the query, the body, the
+ * credential, the reply) and its handlers for repositories, tokens, keys
+ * and SSH. Handlers run on workers; the routes and the replies are the
+ * listener's (http.c). The release API's handlers are in deploy.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,14 +18,10 @@
 #include "auger/repo.h"
 #include "api.h"
 #include "augerd.h"
-#include "deploy.h"
-#include "http.h"
 #include "log.h"
 #include "repostate.h"
 #include "ssh.h"
 #include "worker.h"
-
-typedef void (*api_fn)(struct apijob *a, const char *arg);
 
 void
 api_fail(struct apijob *a, int status, const char *fmt, ...)
@@ -34,6 +32,14 @@ api_fail(struct apijob *a, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->error, sizeof a->error, fmt, ap);
 	va_end(ap);
+}
+
+void
+api_fail_err(struct apijob *a, const struct ag_err *err)
+{
+	a->status = 500;	/* the listener maps code to its status */
+	a->code = err->code != 0 ? err->code : AG_EINTERNAL;
+	snprintf(a->error, sizeof a->error, "%s", err->msg);
 }
 
 const char *
@@ -75,8 +81,8 @@ repo_json(const char *name)
 	return json_pack("{s:s,s:s}", "name", name, "url", url);
 }
 
-static void
-repos_list(struct apijob *a, const char *arg)
+void
+api_repos_list(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	char **names;
@@ -100,8 +106,8 @@ repos_list(struct apijob *a, const char *arg)
 	a->out = json_pack("{s:o}", "repos", arr);
 }
 
-static void
-repos_create(struct apijob *a, const char *arg)
+void
+api_repos_create(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	const char *name;
@@ -121,7 +127,7 @@ repos_create(struct apijob *a, const char *arg)
 	}
 	if (ag_repo_create(augerd.repos, name, &err) < 0) {
 		json_decref(j);
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 		return;
 	}
 	repostate_get(name);
@@ -274,7 +280,7 @@ grant_parse(struct apijob *a, json_t *j, const char *db)
 			envs_check(envs, &err);
 	}
 	if (err.code != 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 		return NULL;
 	}
 	f.name = name;
@@ -316,8 +322,8 @@ grant_store(struct apijob *a, const char *db, const void *key, size_t klen,
 	a->out = rec;
 }
 
-static void
-tokens_create(struct apijob *a, const char *arg)
+void
+api_tokens_create(struct apijob *a, const char *arg)
 {
 	unsigned char h[32];
 	char token[65];
@@ -342,8 +348,8 @@ tokens_create(struct apijob *a, const char *arg)
 	json_decref(j);
 }
 
-static void
-keys_create(struct apijob *a, const char *arg)
+void
+api_keys_create(struct apijob *a, const char *arg)
 {
 	const char *pub;
 	char fp[128], norm[16384];
@@ -410,34 +416,34 @@ creds_delete(struct apijob *a, const char *db, const char *name)
 	a->out = json_pack("{s:s,s:b}", "name", name, "revoked", 1);
 }
 
-static void
-tokens_list(struct apijob *a, const char *arg)
+void
+api_tokens_list(struct apijob *a, const char *arg)
 {
 	(void)arg;
 	creds_list(a, "tokens");
 }
 
-static void
-keys_list(struct apijob *a, const char *arg)
+void
+api_keys_list(struct apijob *a, const char *arg)
 {
 	(void)arg;
 	creds_list(a, "keys");
 }
 
-static void
-tokens_delete(struct apijob *a, const char *name)
+void
+api_tokens_delete(struct apijob *a, const char *name)
 {
 	creds_delete(a, "tokens", name);
 }
 
-static void
-keys_delete(struct apijob *a, const char *name)
+void
+api_keys_delete(struct apijob *a, const char *name)
 {
 	creds_delete(a, "keys", name);
 }
 
-static void
-ssh_info(struct apijob *a, const char *arg)
+void
+api_ssh_info(struct apijob *a, const char *arg)
 {
 	(void)arg;
 	a->status = 200;
@@ -445,173 +451,3 @@ ssh_info(struct apijob *a, const char *arg)
 	    augerd.ssh_addr : NULL, "hostKeys", ssh_host_keys());
 }
 
-/* The route table: method, path (a trailing '*' takes one argument). */
-static const struct route {
-	enum ag_http1_method	 method;
-	const char		*path;
-	api_fn			 fn;
-} routes[] = {
-	{ AG_HTTP1_GET, "/api/repos", repos_list },
-	{ AG_HTTP1_POST, "/api/repos", repos_create },
-	{ AG_HTTP1_GET, "/api/tokens", tokens_list },
-	{ AG_HTTP1_POST, "/api/tokens", tokens_create },
-	{ AG_HTTP1_DELETE, "/api/tokens/*", tokens_delete },
-	{ AG_HTTP1_GET, "/api/keys", keys_list },
-	{ AG_HTTP1_POST, "/api/keys", keys_create },
-	{ AG_HTTP1_DELETE, "/api/keys/*", keys_delete },
-	{ AG_HTTP1_GET, "/api/ssh", ssh_info },
-	{ AG_HTTP1_GET, "/api/envs", deploy_envs_list },
-	{ AG_HTTP1_POST, "/api/envs", deploy_envs_create },
-	{ AG_HTTP1_POST, "/api/bootstrap", deploy_bootstrap },
-	{ AG_HTTP1_POST, "/api/artifact", deploy_artifact_create },
-	{ AG_HTTP1_POST, "/api/artifacts", deploy_artifact_create },
-	{ AG_HTTP1_GET, "/api/artifacts", deploy_artifacts_list },
-	{ AG_HTTP1_GET, "/api/releases", deploy_releases_list },
-	{ AG_HTTP1_POST, "/api/releases", deploy_releases_create },
-	{ AG_HTTP1_GET, "/api/status", deploy_status },
-	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback },
-	{ AG_HTTP1_POST, "/api/delete", deploy_delete },
-	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events },
-};
-
-static const struct route *
-route_find(enum ag_http1_method m, const char *path, const char **arg,
-    int *path_known)
-{
-	size_t i, n;
-
-	*path_known = 0;
-	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const char *p = routes[i].path;
-
-		n = strlen(p);
-		if (p[n - 1] == '*') {
-			if (strncmp(path, p, n - 1) != 0 || path[n - 1] == '\0' ||
-			    strchr(path + n - 1, '/') != NULL)
-				continue;
-			*arg = path + n - 1;
-		} else if (strcmp(path, p) != 0)
-			continue;
-		*path_known = 1;
-		if (routes[i].method == m)
-			return &routes[i];
-	}
-	return NULL;
-}
-
-/*
- * Writes to one env (deploy, rollback, delete) queue behind each other
- * instead of holding workers while they wait for the env's lock. The key
- * is the env, from the query string or the small JSON body.
- */
-static int
-serial_key(struct apijob *a, char *key, size_t keysz)
-{
-	const char *env;
-	json_t *j = NULL;
-
-	if (a->method != AG_HTTP1_POST ||
-	    (strcmp(a->path, "/api/releases") != 0 &&
-	    strcmp(a->path, "/api/rollback") != 0 &&
-	    strcmp(a->path, "/api/delete") != 0))
-		return 0;
-	env = api_query(a, "env");
-	if (env == NULL && a->bodylen > 0 && a->bodylen < 65536 &&
-	    (j = json_loadb(a->body, a->bodylen, 0, NULL)) != NULL)
-		env = json_string_value(json_object_get(j, "env"));
-	if (env != NULL)
-		snprintf(key, keysz, "env:%s", env);
-	json_decref(j);
-	return env != NULL;
-}
-
-static void
-apijob_run(struct job *job, struct worker *w)
-{
-	struct apijob *a = (struct apijob *)job;
-	const struct route *rt;
-	const char *arg = NULL;
-	int known;
-
-	(void)w;
-	rt = route_find(a->method, a->path, &arg, &known);
-	rt->fn(a, arg);
-}
-
-static void
-apijob_done(struct job *job)
-{
-	struct apijob *a = (struct apijob *)job;
-
-	if (a->status >= 400)
-		http_reply_error(a->req, a->status, "%s", a->error);
-	else
-		http_reply_json(a->req, a->status, a->out);
-	evhttp_clear_headers(&a->query);
-	free(a->body);
-	free(a);
-}
-
-void
-api_dispatch(struct httpd_req *req, const char *path,
-    const struct cred *c)
-{
-	struct evbuffer *in = httpd_body(req);
-	enum ag_http1_method m = httpd_method(req);
-	const char *arg, *sig;
-	struct apijob *a = NULL;
-	size_t len = in != NULL ? evbuffer_get_length(in) : 0;
-	char key[128];
-	int known = 0;
-
-	if (m == AG_HTTP1_HEAD)
-		m = AG_HTTP1_GET;
-	if (strlen(path) >= sizeof a->path ||
-	    route_find(m, path, &arg, &known) == NULL) {
-		if (known)
-			http_reply_error(req, 405, "method not allowed on %s",
-			    path);
-		else
-			http_reply_error(req, 404, "no API endpoint %s", path);
-		return;
-	}
-	if (len > HTTP_MAX_API_BODY) {
-		http_reply_error(req, 413, "API request bodies are limited to "
-		    "%d bytes", HTTP_MAX_API_BODY);
-		return;
-	}
-	if ((a = calloc(1, sizeof *a)) == NULL ||
-	    (a->body = malloc(len + 1)) == NULL) {
-		free(a);
-		httpd_reply(req, 500, NULL);
-		return;
-	}
-	a->query.tqh_first = NULL;	/* TAILQ_INIT */
-	a->query.tqh_last = &a->query.tqh_first;
-	if (httpd_query(req) != NULL &&
-	    evhttp_parse_query_str(httpd_query(req), &a->query) < 0) {
-		free(a->body);
-		free(a);
-		http_reply_error(req, 400, "malformed query string");
-		return;
-	}
-	if (len > 0)
-		evbuffer_remove(in, a->body, len);
-	a->body[len] = '\0';
-	a->bodylen = len;
-	sig = httpd_header(req, "X-Signature");
-	snprintf(a->signature, sizeof a->signature, "%s", sig ? sig : "");
-	a->req = req;
-	a->method = m;
-	a->cred = *c;
-	snprintf(a->path, sizeof a->path, "%s", path);
-	a->job.run = apijob_run;
-	a->job.done = apijob_done;
-	if (serial_key(a, key, sizeof key) ? worker_submit_serial(&a->job,
-	    key) < 0 : worker_submit(&a->job) < 0) {
-		evhttp_clear_headers(&a->query);
-		free(a->body);
-		free(a);
-		httpd_reply(req, 500, NULL);
-	}
-}

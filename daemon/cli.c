@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,6 +23,40 @@ struct resp {
 	int		 failed;
 	struct event_base *base;
 };
+
+/* --json: lists print the API's JSON instead of a table. */
+static int json_out;
+
+/* Prints j as indented JSON (for --json). */
+static void
+print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	printf("%s\n", s ? s : "null");
+	free(s);
+}
+
+/* A unix time for people: "2024-01-02 15:04:05 UTC", "-" when unset. */
+static const char *
+human_time(char *buf, size_t bufsz, const json_t *t)
+{
+	time_t v = (time_t)json_integer_value(t);
+	struct tm tm;
+
+	if (!json_is_integer(t) || v <= 0 || gmtime_r(&v, &tm) == NULL)
+		return "-";
+	strftime(buf, bufsz, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}
+
+static const char *
+str_or(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL && *s != '\0' ? s : dflt;
+}
 
 static void
 usage(FILE *f)
@@ -49,13 +84,16 @@ usage(FILE *f)
 "  release make --env E --artifact ID [--app A]   deploy (no policy)\n"
 "  release list --env E [--app A] [--limit N] [--offset N] [--since T] "
 "[--until T]\n"
-"  release status --env E       the current release of each app\n"
+"  release status --env E [--app A]  the current release of each app\n"
 "  release rollback --env E --app A [--to N|GITOPS_SHA]\n"
 "                               default: the release before the current\n"
 "  release delete --env E --app A\n"
 "  release track --env E --app A [--wait S]   the current release and\n"
 "                               Flux's report on it (waits up to S seconds)\n"
 "  manifest template -f FILE [--vars FILE]\n"
+"\n"
+"  --json (anywhere) prints the API's JSON answer of a list or status\n"
+"  instead of a table.\n"
 "                               render a manifest locally (no server)\n"
 "\n"
 "environment:\n"
@@ -198,6 +236,12 @@ cmd_repo(int argc, char **argv)
 		if (call(&r, EVHTTP_REQ_GET, "/api/repos", NULL) < 0 ||
 		    check(&r, &j))
 			return 1;
+		if (json_out) {
+			print_json(json_object_get(j, "repos"));
+			json_decref(j);
+			return 0;
+		}
+		printf("%-40s %s\n", "NAME", "CLONE URL");
 		json_array_foreach(json_object_get(j, "repos"), i, e)
 			printf("%-40s %s\n",
 			    json_string_value(json_object_get(e, "name")),
@@ -259,16 +303,26 @@ cmd_cred(int argc, char **argv, int keys)
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
 		if (call(&r, EVHTTP_REQ_GET, api, NULL) < 0 || check(&r, &j))
 			return 1;
+		if (json_out) {
+			print_json(json_object_get(j, keys ? "keys" : "tokens"));
+			json_decref(j);
+			return 0;
+		}
+		printf("%-24s %-8s %-24s %-23s %s\n", "NAME", "ROLE", "ENVS",
+		    "CREATED", keys ? "FINGERPRINT" : "");
 		json_array_foreach(json_object_get(j, keys ? "keys" : "tokens"),
 		    i, e) {
 			char *es = json_dumps(json_object_get(e, "envs"),
 			    JSON_COMPACT);
+			char tb[64];
 
-			printf("%-24s %-8s %-24s %s\n",
+			printf("%-24s %-8s %-24s %-23s %s\n",
 			    json_string_value(json_object_get(e, "name")),
 			    json_string_value(json_object_get(e, "role")),
-			    es ? es : "", keys ? json_string_value(
-			    json_object_get(e, "fingerprint")) : "");
+			    es ? es : "", human_time(tb, sizeof tb,
+			    json_object_get(e, "created")), keys ?
+			    json_string_value(json_object_get(e,
+			    "fingerprint")) : "");
 			free(es);
 		}
 		json_decref(j);
@@ -414,6 +468,7 @@ print_release(const json_t *r)
 {
 	const json_t *v = json_object_get(r, "version");
 	const char *err = json_string_value(json_object_get(r, "error"));
+	char tb[64];
 
 	if (err != NULL) {
 		printf("%s/%s: error: %s\n",
@@ -428,20 +483,23 @@ print_release(const json_t *r)
 		    json_string_value(json_object_get(r, "status")));
 		return;
 	}
-	printf("%-4lld %-10s %-20s %-9s %.12s  %.7s %s%s%s\n",
+	printf("%-4lld %-10s %-20s %-9s %-12.12s %-7.7s %-16s %-23s %s%s\n",
 	    (long long)json_integer_value(json_object_get(r, "seq")),
-	    json_string_value(json_object_get(r, "env")),
-	    json_string_value(json_object_get(r, "app")),
-	    json_string_value(json_object_get(r, "action")),
-	    json_string_value(json_object_get(r, "gitopsRef")),
-	    v ? json_string_value(json_object_get(v, "sha")) ?
-	    json_string_value(json_object_get(v, "sha")) : "" : "",
-	    json_string_value(json_object_get(r, "triggeredBy")),
+	    str_or(r, "env", "-"), str_or(r, "app", "-"),
+	    str_or(r, "action", "deploy"), str_or(r, "gitopsRef", "-"),
+	    v ? str_or(v, "sha", "-") : "-", str_or(r, "triggeredBy", "-"),
+	    human_time(tb, sizeof tb, json_object_get(r, "created")),
+	    str_or(r, "gitopsCommitStatus", "-"),
 	    json_is_true(json_object_get(r, "rolledBack")) ?
-	    " (rolled back)" : "",
-	    json_is_string(json_object_get(r, "gitopsCommitStatus")) &&
-	    json_string_length(json_object_get(r, "gitopsCommitStatus")) ?
-	    " flux: " : "");
+	    " (rolled back)" : "");
+}
+
+/* The header of print_release's table. */
+static void
+print_release_header(void)
+{
+	printf("%-4s %-10s %-20s %-9s %-12s %-7s %-16s %-23s %s\n", "SEQ",
+	    "ENV", "APP", "ACTION", "GITOPS", "SHA", "BY", "CREATED", "FLUX");
 }
 
 static int
@@ -455,8 +513,14 @@ cmd_env(int argc, char **argv)
 		if (call(&r, EVHTTP_REQ_GET, "/api/envs", NULL) < 0 ||
 		    check(&r, &j))
 			return 1;
+		if (json_out) {
+			print_json(json_object_get(j, "envs"));
+			json_decref(j);
+			return 0;
+		}
+		printf("%-20s %-30s %s\n", "NAME", "APPS REPO", "INFRA REPO");
 		json_array_foreach(json_object_get(j, "envs"), i, e)
-			printf("%-20s %s %s\n",
+			printf("%-20s %-30s %s\n",
 			    json_string_value(json_object_get(e, "name")),
 			    json_string_value(json_object_get(e, "appsRepo")),
 			    json_string_value(json_object_get(e, "infraRepo")));
@@ -582,7 +646,7 @@ cmd_release(int argc, char **argv)
 			if (call(&r, EVHTTP_REQ_GET, path, NULL) < 0 ||
 			    check(&r, &j))
 				return 1;
-			cur = json_object_get(json_object_get(j, "apps"), app);
+			cur = json_object_get(j, app);
 			if (cur == NULL) {
 				fprintf(stderr, "auger: %s/%s is not deployed\n",
 				    env, app);
@@ -616,21 +680,28 @@ cmd_release(int argc, char **argv)
 		if (!qs_ok(lim) || !qs_ok(off) || !qs_ok(since) ||
 		    !qs_ok(until))
 			goto usage;
+		/* The CLI shows auger's whole index (rollbacks too). */
 		snprintf(path, sizeof path, "/api/%s?env=%s%s%s%s%s%s%s%s%s"
-		    "%s%s", strcmp(sub, "list") == 0 ? "releases" : "status",
-		    env, app ? "&app=" : "", app ? app : "",
+		    "%s%s%s", strcmp(sub, "list") == 0 ? "releases" : "status",
+		    env, strcmp(sub, "list") == 0 ? "&all=true" : "",
+		    app ? "&app=" : "", app ? app : "",
 		    lim ? "&limit=" : "", lim ? lim : "",
 		    off ? "&offset=" : "", off ? off : "",
 		    since ? "&since=" : "", since ? since : "",
 		    until ? "&until=" : "", until ? until : "");
 		if (call(&r, EVHTTP_REQ_GET, path, NULL) < 0 || check(&r, &j))
 			return 1;
-		if (strcmp(sub, "list") == 0)
+		if (json_out)
+			print_json(j);
+		else if (strcmp(sub, "list") == 0) {
+			print_release_header();
 			json_array_foreach(j, i, e)
 				print_release(e);
-		else
-			json_object_foreach(json_object_get(j, "apps"), k, e)
+		} else {
+			print_release_header();
+			json_object_foreach(j, k, e)
 				print_release(e);
+		}
 		json_decref(j);
 		return 0;
 	}
@@ -754,6 +825,17 @@ out:
 int
 main(int argc, char **argv)
 {
+	int i, n;
+
+	/* --json is a flag (no value): taken out before the options. */
+	for (i = n = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	argc = n;
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(argc < 2 ? stderr : stdout);

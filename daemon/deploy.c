@@ -1,13 +1,16 @@
 /*
- * The release API. Handlers run on workers. A write to an env takes the
- * apps repository's ref lock (the same lock pushes take), so deploys to one
- * env form a queue while other envs go on in parallel.
+ * The release API's handlers: environments, artifacts, deploys, history,
+ * rollback, delete, Flux events. Each reads its request, checks who may
+ * do it, calls the release service (releasesvc.c) and shapes the answer;
+ * the release logic itself lives there.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
+
+#include <event2/keyvalq_struct.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,41 +18,42 @@
 
 #include "auger/artifact.h"
 #include "auger/env.h"
-#include "auger/policy.h"
 #include "auger/release.h"
-#include "auger/repo.h"
-#include "auger/template.h"
-#include "../hooks/render.h"
 #include "augerd.h"
 #include "deploy.h"
-#include "http.h"
 #include "log.h"
-#include "maint.h"
-#include "pushdeploy.h"
-#include "../hooks/validate.h"
-#include "repostate.h"
+#include "releasesvc.h"
 
 /* The env's apps repo name, after checking the env exists. */
 static int
 env_repo(struct apijob *a, const char *env, char *repo, size_t reposz)
 {
 	struct ag_err err = { 0, "" };
-	json_t *rec;
 
-	if (env == NULL || *env == '\0') {
-		api_fail(a, 400, "\"env\" is required");
+	if (releasesvc_env_repo(repo, reposz, env, &err) < 0) {
+		api_fail_err(a, &err);
 		return -1;
 	}
-	if (ag_env_name_check(env, &err) < 0) {
-		api_fail(a, 400, "%s", err.msg);
-		return -1;
+	return 0;
+}
+
+/* Who may list an artifact (ag_artifact_list's scope) may read it. */
+static int
+artifact_visible(struct apijob *a, const json_t *art)
+{
+	const json_t *m;
+	char repo[128];
+	size_t i;
+
+	if (a->cred.g.role == AG_ROLE_ADMIN || a->cred.g.all_envs)
+		return 1;
+	json_array_foreach(json_object_get(art, "environments"), i, m) {
+		snprintf(repo, sizeof repo, "gitops-%s-apps",
+		    json_string_value(json_object_get(m, "env")) ?
+		    json_string_value(json_object_get(m, "env")) : "");
+		if (ag_access_allowed(&a->cred.g, AG_OP_FETCH, repo))
+			return 1;
 	}
-	if (ag_env_get(&rec, augerd.store, env, &err) < 0) {
-		api_fail(a, 404, "%s", err.msg);
-		return -1;
-	}
-	json_decref(rec);
-	snprintf(repo, reposz, "gitops-%s-apps", env);
 	return 0;
 }
 
@@ -79,7 +83,7 @@ deploy_envs_create(struct apijob *a, const char *arg)
 		api_fail(a, 400, "\"name\" (a string) is required");
 	} else if (ag_env_create(&rec, augerd.repos, augerd.store, name,
 	    augerd.public_url, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+		api_fail_err(a, &err);
 	} else {
 		json_object_del(rec, "eventsToken");
 		log_info("env %s created by %s", name, a->cred.name);
@@ -201,361 +205,11 @@ out:
 	json_decref(j);
 }
 
-/* Artifact vars, plus the version's fields where CI did not set them. */
-static json_t *
-vars_of(const json_t *artifact, const char *app)
-{
-	json_t *vars = json_object(), *v = json_object_get(artifact, "version");
-	const char *k;
-	json_t *x;
-	static const struct {
-		const char *var, *field;
-	} from_version[] = {
-		{ "SHA", "sha" }, { "BRANCH", "branch" }, { "TAG", "tag" },
-		{ "EVENT", "event" }, { "REPO", "repositoryName" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof from_version / sizeof from_version[0]; i++) {
-		const char *s = json_string_value(json_object_get(v,
-		    from_version[i].field));
-
-		if (s != NULL)
-			json_object_set_new(vars, from_version[i].var,
-			    json_string(s));
-	}
-	json_object_foreach((json_t *)json_object_get(artifact, "vars"), k, x) {
-		if (json_is_string(x))
-			json_object_set(vars, k, x);
-		else {
-			char *s = json_dumps(x, JSON_ENCODE_ANY);
-
-			json_object_set_new(vars, k, json_string(s ? s : ""));
-			free(s);
-		}
-	}
-	json_object_set_new(vars, "APP", json_string(app));
-	return vars;
-}
-
-/* A manifest ready to commit: templated and rendered. */
-struct prepared {
-	char			 app[64];
-	char			 env[64];
-	struct render_out	*ro;
-	struct ag_file		*files;
-};
-
-static void
-prepared_free(struct prepared *p)
-{
-	if (p->ro != NULL)
-		render_out_free(p->ro);
-	free(p->files);
-	p->ro = NULL;
-	p->files = NULL;
-}
-
-/* The validating chain over the rendered files, before any commit. */
-static int
-check(struct prepared *p, const json_t *artifact, struct ag_err *err)
-{
-	struct validate_file *vf;
-	char repo[128], *msg = NULL, (*paths)[192];
-	struct ag_err e = { 0, "" };
-	size_t i, n = p->ro->nfiles;
-	int rc;
-
-	vf = calloc(n + 1, sizeof *vf);
-	paths = calloc(n + 1, sizeof *paths);
-	if (vf == NULL || paths == NULL) {
-		free(vf);
-		free(paths);
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(paths[i], sizeof paths[i], "%s/%s", p->app,
-		    p->files[i].name);
-		vf[i].path = paths[i];
-		vf[i].data = p->files[i].data;
-		vf[i].len = p->files[i].len;
-	}
-	snprintf(repo, sizeof repo, "gitops-%s-apps", p->env);
-	rc = pushdeploy_validate(&msg, p->env, 0, "api", repo,
-	    "refs/heads/main", json_string_value(json_object_get(
-	    json_object_get(artifact, "context"), "actor")),
-	    json_string_value(json_object_get(json_object_get(artifact,
-	    "version"), "message")), vf, n, &e);
-	if (rc != 0) {
-		size_t l = msg ? strlen(msg) : 0;
-
-		while (l > 0 && msg[l - 1] == '\n')
-			msg[--l] = '\0';
-		ag_err_set(err, rc == AG_EINVAL ? AG_EINVAL : e.code ?
-		    e.code : AG_EINTERNAL, "%s/%s refused: %s", p->env, p->app,
-		    msg ? msg : e.msg);
-		rc = -1;
-	}
-	free(msg);
-	free(vf);
-	free(paths);
-	return rc;
-}
-
-/* Templates and renders; on error err says what and which manifest. */
-static int
-prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
-    struct ag_err *err)
-{
-	const char *app = json_string_value(json_object_get(manifest, "app"));
-	const char *env = json_string_value(json_object_get(manifest, "env"));
-	json_t *vars, *m = NULL;
-	struct ag_err e = { 0, "" };
-	size_t i;
-	int r = -1;
-
-	memset(p, 0, sizeof *p);
-	snprintf(p->app, sizeof p->app, "%s", app ? app : "");
-	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
-	vars = vars_of(artifact, p->app);
-	/* Manifests from a push were templated as text already. */
-	if (json_is_true(json_object_get(json_object_get(artifact, "context"),
-	    "templated")))
-		m = json_incref((json_t *)manifest);
-	else if (ag_template_json(&m, manifest, vars, &e) < 0)
-		m = NULL;
-	/* The folder is the templated name, checked before rendering. */
-	if (m != NULL && json_is_string(json_object_get(m, "app")))
-		snprintf(p->app, sizeof p->app, "%s", json_string_value(
-		    json_object_get(m, "app")));
-	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
-	    render_manifest(&p->ro, m, &e) < 0) {
-		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
-		    p->env, p->app, e.msg);
-		goto out;
-	}
-	if ((p->files = calloc(p->ro->nfiles + 1, sizeof *p->files)) == NULL) {
-		r = ag_err_set(err, AG_EINTERNAL, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < p->ro->nfiles; i++) {
-		p->files[i].name = p->ro->files[i].name;
-		p->files[i].data = p->ro->files[i].data;
-		p->files[i].len = p->ro->files[i].len;
-	}
-	if (check(p, artifact, err) < 0)
-		goto out;
-	r = 0;
-out:
-	json_decref(vars);
-	json_decref(m);
-	return r;
-}
-
-/* Runs fn on env's apps repo under its ref lock; refreshes the cache. */
-typedef int (*locked_fn)(json_t **out, const struct ag_release_ctx *c,
-    void *arg, struct ag_err *err);
-
-static int
-with_env(json_t **out, const char *env, locked_fn fn, void *arg,
-    struct ag_err *err)
-{
-	struct ag_release_ctx c = { 0 };
-	struct repostate *rs;
-	git_repository *repo = NULL;
-	char name[128];
-	int r;
-
-	snprintf(name, sizeof name, "gitops-%s-apps", env);
-	if ((rs = repostate_get(name)) == NULL)
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	if (ag_repo_open(&repo, augerd.repos, name, err) < 0)
-		return -1;
-	c.repo = repo;
-	c.st = augerd.store;
-	c.env = env;
-	c.repo_name = name;
-	pthread_mutex_lock(&rs->ref_lock);
-	r = fn(out, &c, arg, err);
-	/* Clones that start after this answer see the new commit. */
-	if (r == 0 && *out != NULL &&
-	    json_is_string(json_object_get(*out, "gitopsRef"))) {
-		repostate_moved(rs, repo);
-		maint_note(name);
-	}
-	pthread_mutex_unlock(&rs->ref_lock);
-	git_repository_free(repo);
-	return r;
-}
-
-struct deploy_arg {
-	struct prepared		*p;
-	json_t			*base;
-};
-
-static int
-locked_deploy(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct deploy_arg *d = arg;
-
-	return ag_release_deploy(out, c, d->p->app, d->p->files,
-	    d->p->ro->nfiles, d->base, err);
-}
-
-/* Commits one prepared manifest; *out the release (or "unchanged"). */
-static int
-commit_prepared(json_t **out, struct prepared *p, const json_t *artifact,
-    const char *by, struct ag_err *err)
-{
-	struct deploy_arg d;
-	int r;
-
-	d.p = p;
-	d.base = json_pack("{s:O,s:s,s:O}", "artifactId",
-	    json_object_get(artifact, "id"), "triggeredBy", by, "version",
-	    json_object_get(artifact, "version"));
-	r = with_env(out, p->env, locked_deploy, &d, err);
-	json_decref(d.base);
-	if (r == 0 && json_array_size(p->ro->warnings) > 0)
-		json_object_set(*out, "warnings", p->ro->warnings);
-	if (r == 0)
-		log_info("release %s/%s by %s: %s", p->env, p->app, by,
-		    json_is_string(json_object_get(*out, "gitopsRef")) ?
-		    json_string_value(json_object_get(*out, "gitopsRef")) :
-		    "unchanged, no commit");
-	return r;
-}
-
-int
-deploy_list(json_t **out, const json_t *artifact, const json_t *manifests,
-    const char *by, int keep_going, struct ag_err *err)
-{
-	struct prepared *ps = NULL;
-	json_t *res = json_array(), *rel, *m;
-	size_t i, n = 0, total = json_array_size(manifests);
-	int r = -1;
-
-	if ((ps = calloc(total + 1, sizeof *ps)) == NULL) {
-		json_decref(res);
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	}
-	/* Everything is templated and rendered before the first commit. */
-	json_array_foreach(manifests, i, m) {
-		struct ag_err pe = { 0, "" };
-
-		if (prepare(&ps[n], artifact, m, &pe) < 0) {
-			if (!keep_going) {
-				ag_err_set(err, pe.code, "%s", pe.msg);
-				n++;
-				goto out;
-			}
-			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
-			    "app", ps[n].app, "env", ps[n].env, "error",
-			    pe.msg));
-			prepared_free(&ps[n]);
-			continue;
-		}
-		n++;
-	}
-	for (i = 0; i < n; i++) {
-		if (commit_prepared(&rel, &ps[i], artifact, by, err) < 0) {
-			if (!keep_going)
-				goto out;
-			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
-			    "app", ps[i].app, "env", ps[i].env, "error",
-			    err->msg));
-			ag_err_clear(err);
-			continue;
-		}
-		json_array_append_new(res, rel);
-	}
-	*out = res;
-	res = NULL;
-	r = 0;
-out:
-	for (i = 0; i < n; i++)
-		prepared_free(&ps[i]);
-	free(ps);
-	json_decref(res);
-	return r;
-}
-
-/*
- * Deploys the artifact's manifests for env (one app, or all; with policy,
- * only those whose deploy policy matches and whose env the credential may
- * deploy to). Policy-free deploys are all or nothing.
- */
-static int
-deploy_artifact(json_t **out, const struct cred *cred, const json_t *artifact,
-    const char *env, const char *app, int policy, struct ag_err *err)
-{
-	const json_t *envs = json_object_get(artifact, "environments"), *m;
-	json_t *pick = json_array(), *skipped = json_array(), *res = NULL, *x;
-	size_t i;
-	int r = -1, match;
-	char repo[128];
-
-	json_array_foreach(envs, i, m) {
-		const char *menv = json_string_value(json_object_get(m, "env"));
-		const char *mapp = json_string_value(json_object_get(m, "app"));
-		struct ag_err pe = { 0, "" };
-		const char *why = NULL;
-
-		if ((env != NULL && strcmp(menv, env) != 0) ||
-		    (app != NULL && strcmp(mapp, app) != 0))
-			continue;
-		if (policy) {
-			if ((match = ag_policy_match(json_object_get(m,
-			    "deploy"), json_object_get(artifact, "version"),
-			    &pe)) < 0)
-				why = pe.msg;
-			else if (match == 0 || json_is_true(json_object_get(m,
-			    "preview")))
-				continue;	/* previews: see pushdeploy */
-			snprintf(repo, sizeof repo, "gitops-%s-apps", menv);
-			if (why == NULL && ag_env_get(&x, augerd.store, menv,
-			    NULL) < 0)
-				why = "no such env";
-			else if (why == NULL)
-				json_decref(x);
-			if (why == NULL && !ag_access_allowed(&cred->g,
-			    AG_OP_PUSH, repo))
-				why = "not allowed to deploy to this env";
-			if (why != NULL) {
-				json_array_append_new(skipped, json_pack(
-				    "{s:s,s:s,s:s}", "app", mapp, "env", menv,
-				    "error", why));
-				continue;
-			}
-		}
-		json_array_append(pick, (json_t *)m);
-	}
-	if (!policy && json_array_size(pick) == 0) {
-		r = ag_err_set(err, AG_ENOTFOUND, "artifact %s has no manifest "
-		    "for %s%s%s", json_string_value(json_object_get(artifact,
-		    "id")), env, app ? "/" : "", app ? app : "");
-		goto out;
-	}
-	if (deploy_list(&res, artifact, pick, policy ? "policy" : cred->name,
-	    policy, err) < 0)
-		goto out;
-	json_array_extend(skipped, res);
-	*out = skipped;
-	skipped = NULL;
-	r = 0;
-out:
-	json_decref(res);
-	json_decref(pick);
-	json_decref(skipped);
-	return r;
-}
-
 void
 deploy_artifact_create(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
-	json_t *j, *art = NULL, *rels = NULL;
+	json_t *j, *art = NULL;
 
 	(void)arg;
 	if (a->cred.g.role == AG_ROLE_READ) {
@@ -564,30 +218,96 @@ deploy_artifact_create(struct apijob *a, const char *arg)
 	}
 	if ((j = api_body(a)) == NULL)
 		return;
-	if (ag_artifact_put(&art, augerd.store, j, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
-		goto out;
+	if (releasesvc_ship(&art, &a->cred, j, &err) < 0)
+		api_fail_err(a, &err);
+	else {
+		a->status = 201;
+		a->out = art;
 	}
-	log_info("artifact %s stored by %s", json_string_value(
-	    json_object_get(art, "id")), a->cred.name);
-	/* Manifests whose policy matches deploy now. */
-	if (deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
-		rels = json_pack("[{s:s}]", "error", err.msg);
-	json_object_set_new(art, "releases", rels);
-	a->status = 201;
-	a->out = art;
-	art = NULL;
-out:
-	json_decref(art);
 	json_decref(j);
 }
 
-static int64_t
-qint(struct apijob *a, const char *name)
+/*
+ * A whole number for limit/offset; Gimlet answers 400 when strconv.Atoi
+ * fails (pkg/dashboard/server/artifacts.go). *v keeps def when absent.
+ */
+static int
+qcount(struct apijob *a, const char *name, size_t *v, size_t def)
 {
 	const char *s = api_query(a, name);
+	char *end;
+	long long n;
 
-	return s ? strtoll(s, NULL, 10) : 0;
+	*v = def;
+	if (s == NULL)
+		return 0;
+	n = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || n < 0 || n > 1000000000) {
+		api_fail(a, 400, "?%s= must be a whole number, not \"%.40s\"",
+		    name, s);
+		return -1;
+	}
+	*v = (size_t)n;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t
+days_of(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * since/until: RFC 3339 as Gimlet's client sends them (time.RFC3339:
+ * 2006-01-02T15:04:05Z07:00, fractions allowed), or unix seconds (auger's
+ * CLI). 0 when absent; -1 with a 400 when neither.
+ */
+static int
+qtime(struct apijob *a, const char *name, int64_t *t)
+{
+	const char *s = api_query(a, name), *p;
+	int Y, M, D, h, m, sec, n = 0, oh, om;
+	char *end;
+
+	*t = 0;
+	if (s == NULL)
+		return 0;
+	if (*s != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		*t = strtoll(s, &end, 10);
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m,
+	    &sec, &n) != 6 || n != 19 || M < 1 || M > 12 || D < 1 || D > 31 ||
+	    h > 23 || m > 59 || sec > 60)
+		goto bad;
+	p = s + n;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	*t = days_of(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
+	if (*p == 'Z' || *p == 'z') {
+		if (p[1] != '\0')
+			goto bad;
+		return 0;
+	}
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 ||
+	    sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59)
+		goto bad;
+	*t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+	return 0;
+bad:
+	api_fail(a, 400, "?%s= must be an RFC 3339 time "
+	    "(2006-01-02T15:04:05Z07:00) or unix seconds, not \"%.40s\"", name,
+	    s);
+	return -1;
 }
 
 void
@@ -595,20 +315,39 @@ deploy_artifacts_list(struct apijob *a, const char *arg)
 {
 	struct ag_artifact_query q = { 0 };
 	struct ag_err err = { 0, "" };
+	const char *shas[AG_ARTIFACT_MAX_SHAS];
+	struct evkeyval *kv;
 	json_t *out;
 
 	(void)arg;
 	q.repository = api_query(a, "repository");
 	q.branch = api_query(a, "branch");
+	q.source_branch = api_query(a, "sourceBranch");
 	q.event = api_query(a, "event");
-	q.sha = api_query(a, "sha");
-	q.limit = (size_t)qint(a, "limit");
-	q.offset = (size_t)qint(a, "offset");
-	q.since = qint(a, "since");
-	q.until = qint(a, "until");
+	if (q.event != NULL && strcmp(q.event, "push") != 0 &&
+	    strcmp(q.event, "tag") != 0 && strcmp(q.event, "pr") != 0) {
+		api_fail(a, 400, "?event= is push, tag or pr");
+		return;
+	}
+	/* sha= may be given several times: any of them (Gimlet's IN). */
+	TAILQ_FOREACH(kv, &a->query, next) {
+		if (strcmp(kv->key, "sha") != 0)
+			continue;
+		if (q.nshas == AG_ARTIFACT_MAX_SHAS) {
+			api_fail(a, 400, "at most %d sha= per query",
+			    AG_ARTIFACT_MAX_SHAS);
+			return;
+		}
+		shas[q.nshas++] = kv->value;
+	}
+	q.shas = shas;
+	if (qcount(a, "limit", &q.limit, 10) < 0 ||
+	    qcount(a, "offset", &q.offset, 0) < 0 ||
+	    qtime(a, "since", &q.since) < 0 || qtime(a, "until", &q.until) < 0)
+		return;
 	q.scope = &a->cred.g;
 	if (ag_artifact_list(&out, augerd.store, &q, &err) < 0) {
-		api_fail(a, 500, "%s", err.msg);
+		api_fail_err(a, &err);
 		return;
 	}
 	a->status = 200;
@@ -620,7 +359,7 @@ deploy_releases_create(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	const char *env, *app, *id;
-	json_t *j, *art = NULL, *rels = NULL;
+	json_t *j, *out = NULL;
 	char repo[128];
 
 	(void)arg;
@@ -629,25 +368,56 @@ deploy_releases_create(struct apijob *a, const char *arg)
 	env = json_string_value(json_object_get(j, "env"));
 	app = json_string_value(json_object_get(j, "app"));
 	id = json_string_value(json_object_get(j, "artifactId"));
+	/* Gimlet's client sends "app" empty (omitempty): any app. */
+	if (app != NULL && *app == '\0')
+		app = NULL;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_PUSH, repo, "deploy to this env"))
 		goto out;
-	if (id == NULL) {
+	if (id == NULL || *id == '\0') {
 		api_fail(a, 400, "\"artifactId\" is required");
 		goto out;
 	}
-	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
-	    deploy_artifact(&rels, &a->cred, art, env, app, 0, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	if (releasesvc_release(&out, &a->cred, env, app, id, &err) < 0) {
+		api_fail_err(a, &err);
 		goto out;
 	}
 	a->status = 201;
-	a->out = json_pack("{s:o}", "releases", rels);
+	a->out = out;
 out:
-	json_decref(art);
 	json_decref(j);
 }
 
+/* strconv.ParseBool's words (Gimlet's ?reverse=). */
+static int
+qbool(struct apijob *a, const char *name, int *v)
+{
+	static const char *yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+	static const char *no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	const char *s = api_query(a, name);
+	size_t i;
+
+	*v = 0;
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < 6; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0)
+			return 0;
+	}
+	api_fail(a, 400, "?%s= must be true or false", name);
+	return -1;
+}
+
+/*
+ * Gimlet's history (pkg/dashboard/server/releases.go getReleases): limit
+ * 10 by default, git-repo= on version.repositoryName, reverse=true
+ * oldest first, no rollback or delete records. ?all=true: auger's whole
+ * index (rollbacks and deletes too), as the CLI shows it.
+ */
 void
 deploy_releases_list(struct apijob *a, const char *arg)
 {
@@ -655,99 +425,283 @@ deploy_releases_list(struct apijob *a, const char *arg)
 	struct ag_err err = { 0, "" };
 	const char *env = api_query(a, "env");
 	char repo[128];
-	json_t *out;
+	json_t *out, *rev;
+	int reverse, all;
+	size_t i;
 
 	(void)arg;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_FETCH, repo, "read this env's history"))
 		return;
 	q.app = api_query(a, "app");
-	q.limit = (size_t)qint(a, "limit");
-	q.offset = (size_t)qint(a, "offset");
-	q.since = qint(a, "since");
-	q.until = qint(a, "until");
-	if (ag_release_list(&out, augerd.store, env, &q, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	q.repository = api_query(a, "git-repo");
+	if (qcount(a, "limit", &q.limit, 10) < 0 ||
+	    qcount(a, "offset", &q.offset, 0) < 0 ||
+	    qtime(a, "since", &q.since) < 0 || qtime(a, "until", &q.until) < 0 ||
+	    qbool(a, "reverse", &reverse) < 0 || qbool(a, "all", &all) < 0)
 		return;
+	if (q.limit == 0)
+		q.limit = 10;
+	q.deploys_only = !all;
+	if (ag_release_list(&out, augerd.store, env, &q, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	if (reverse) {
+		rev = json_array();
+		for (i = json_array_size(out); i > 0; i--)
+			json_array_append(rev, json_array_get(out, i - 1));
+		json_decref(out);
+		out = rev;
 	}
 	a->status = 200;
 	a->out = out;
 }
 
+/*
+ * Gimlet's status (releases.go getStatus): a map {"<app>": Release} of
+ * the env's current releases; ?app= keeps that one.
+ */
 void
 deploy_status(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
-	const char *env = api_query(a, "env");
+	const char *env = api_query(a, "env"), *app = api_query(a, "app");
 	char repo[128];
-	json_t *out;
+	json_t *out, *one;
 
 	(void)arg;
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_FETCH, repo, "read this env's status"))
 		return;
 	if (ag_release_status(&out, augerd.store, env, &err) < 0) {
-		api_fail(a, 500, "%s", err.msg);
+		api_fail_err(a, &err);
+		return;
+	}
+	if (app != NULL) {
+		one = json_object();
+		if (json_object_get(out, app) != NULL)
+			json_object_set(one, app, json_object_get(out, app));
+		json_decref(out);
+		out = one;
+	}
+	a->status = 200;
+	a->out = out;
+}
+
+/* GET /api/eventArtifactTrack?artifactId=: what the artifact deployed. */
+void
+deploy_track_artifact(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *id = api_query(a, "artifactId");
+	json_t *art = NULL;
+
+	(void)arg;
+	if (id == NULL || *id == '\0') {
+		api_fail(a, 400, "?artifactId= is required");
+		return;
+	}
+	/* Who may list the artifact may track it. */
+	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
+	    !artifact_visible(a, art) ||
+	    releasesvc_track_artifact(&a->out, id, &err) < 0) {
+		json_decref(art);
+		if (err.code == 0)
+			ag_err_set(&err, AG_ENOTFOUND, "no artifact \"%.200s\"",
+			    id);
+		api_fail_err(a, &err);
+		return;
+	}
+	json_decref(art);
+	a->status = 200;
+}
+
+/* GET /api/eventReleaseTrack?id=: a release or rollback's results. */
+void
+deploy_track_event(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *id = api_query(a, "id");
+	json_t *out = NULL;
+	char repo[128];
+
+	(void)arg;
+	if (id == NULL || *id == '\0') {
+		api_fail(a, 400, "?id= is required");
+		return;
+	}
+	if (releasesvc_track_event(&out, id, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	/* The event's env decides who may read it. */
+	snprintf(repo, sizeof repo, "gitops-%s-apps", json_string_value(
+	    json_object_get(out, "env")) ? json_string_value(json_object_get(
+	    out, "env")) : "");
+	json_object_del(out, "env");
+	if (!ag_access_allowed(&a->cred.g, AG_OP_FETCH, repo)) {
+		json_decref(out);
+		api_fail(a, 404, "no event \"%.80s\"", id);
 		return;
 	}
 	a->status = 200;
-	a->out = json_pack("{s:s,s:o}", "env", env, "apps", out);
+	a->out = out;
 }
 
-struct target {
-	const char	*app, *to, *by;
-	char		 tobuf[64];	/* a "to" that was not a JSON string */
-};
+/*
+ * GET /api/gitopsRepo: Gimlet's one GitOps repository
+ * (pkg/client/client.go GitopsRepoGet). auger has one per env: ?env=
+ * names it; without, the only env's, or a 400 when there are several.
+ */
+void
+deploy_gitops_repo(struct apijob *a, const char *arg)
+{
+	struct ag_err err = { 0, "" };
+	const char *env = api_query(a, "env");
+	json_t *all = NULL, *map, *e;
+	char repo[128];
+	size_t i;
 
-struct status_arg {
-	const char	*sha, *status, *desc;
-	size_t		*marked;
-};
+	(void)arg;
+	if (env != NULL) {
+		if (env_repo(a, env, repo, sizeof repo) < 0 ||
+		    !may(a, AG_OP_FETCH, repo, "read this env"))
+			return;
+		a->status = 200;
+		a->out = json_pack("{s:s}", "gitopsRepo", repo);
+		return;
+	}
+	if (ag_env_list(&all, augerd.store, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	map = json_object();
+	json_array_foreach(all, i, e) {
+		const char *apps = json_string_value(json_object_get(e,
+		    "appsRepo"));
+
+		if (apps != NULL && ag_access_allowed(&a->cred.g, AG_OP_FETCH,
+		    apps))
+			json_object_set_new(map, json_string_value(
+			    json_object_get(e, "name")), json_string(apps));
+	}
+	json_decref(all);
+	if (json_object_size(map) != 1) {
+		api_fail(a, json_object_size(map) ? 400 : 404, "%s",
+		    json_object_size(map) ? "several envs, each with its own "
+		    "GitOps repository: name one with ?env=" :
+		    "no env (auger env create NAME)");
+		json_decref(map);
+		return;
+	}
+	a->status = 200;
+	a->out = json_pack("{s:O,s:o}", "gitopsRepo",
+	    json_object_iter_value(json_object_iter(map)), "gitopsRepos", map);
+}
+
+/* GET /api/gitopsManifests/{env}: the flux/ files of both repos. */
+void
+deploy_gitops_manifests(struct apijob *a, const char *env)
+{
+	struct ag_err err = { 0, "" };
+	char repo[128];
+
+	if (env_repo(a, env, repo, sizeof repo) < 0 ||
+	    !may(a, AG_OP_FETCH, repo, "read this env's repositories"))
+		return;
+	snprintf(repo, sizeof repo, "gitops-%s-infra", env);
+	if (!may(a, AG_OP_FETCH, repo, "read this env's repositories"))
+		return;
+	if (releasesvc_flux_files(&a->out, env, &err) < 0) {
+		api_fail_err(a, &err);
+		return;
+	}
+	a->status = 200;
+}
+
+/* Gimlet's model.User of one credential record (token or key). */
+static json_t *
+user_of(const char *name, const char *role, const json_t *envs,
+    const char *kind)
+{
+	/*
+	 * "token" stays empty: tokens are kept as hashes and shown once,
+	 * when created (auger token create).
+	 */
+	return json_pack("{s:s,s:s,s:b,s:s,s:[],s:[],s:s,s:O?,s:s}", "login",
+	    name, "token", "", "admin", strcmp(role, "admin") == 0, "name",
+	    name, "favoriteRepos", "favoriteServices", "role", role, "envs",
+	    envs, "kind", kind);
+}
+
+/* GET /api/user: who the credential is. */
+void
+deploy_user(struct apijob *a, const char *arg)
+{
+	json_t *envs = json_array();
+	size_t i;
+
+	(void)arg;
+	if (a->cred.g.all_envs)
+		json_array_append_new(envs, json_string("*"));
+	for (i = 0; !a->cred.g.all_envs && i < (size_t)a->cred.g.nenvs; i++)
+		json_array_append_new(envs, json_string(a->cred.g.envs[i]));
+	a->status = 200;
+	a->out = user_of(a->cred.name, auth_role_name(a->cred.g.role), envs,
+	    "credential");
+	json_decref(envs);
+}
 
 static int
-locked_status(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
+users_each(void *arg, const void *key, size_t klen, const char *val,
+    size_t vlen)
 {
-	struct status_arg *s = arg;
+	json_t **ctx = arg, *rec = json_loadb(val, vlen, 0, NULL);
+	const char *name, *role;
 
-	*out = NULL;
-	return ag_release_set_status(c, s->sha, s->status, s->desc, s->marked,
-	    err);
+	(void)key;
+	(void)klen;
+	name = json_string_value(json_object_get(rec, "name"));
+	role = json_string_value(json_object_get(rec, "role"));
+	if (name != NULL && role != NULL)
+		json_array_append_new(ctx[0], user_of(name, role,
+		    json_object_get(rec, "envs"), json_string_value(ctx[1])));
+	json_decref(rec);
+	return 0;
 }
 
-static int
-set_status(const char *env, const char *sha, const char *status,
-    const char *desc, size_t *marked, struct ag_err *err)
+/* GET /api/users: the tokens and keys (admin only, as in Gimlet). */
+void
+deploy_users(struct apijob *a, const char *arg)
 {
-	struct status_arg s = { sha, status, desc, marked };
-	json_t *out = NULL;
+	json_t *ctx[2];
 
-	return with_env(&out, env, locked_status, &s, err);
+	(void)arg;
+	if (!may(a, AG_OP_ADMIN, "users", "list users"))
+		return;
+	ctx[0] = json_array();
+	ctx[1] = json_string("token");
+	ag_store_scan(augerd.store, "tokens", NULL, 0, users_each, ctx, NULL);
+	json_decref(ctx[1]);
+	ctx[1] = json_string("key");
+	ag_store_scan(augerd.store, "keys", NULL, 0, users_each, ctx, NULL);
+	json_decref(ctx[1]);
+	a->status = 200;
+	a->out = ctx[0];
 }
 
-static int
-locked_rollback(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct target *t = arg;
-
-	return ag_release_rollback(out, c, t->app, t->to, t->by, err);
-}
-
-static int
-locked_delete(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct target *t = arg;
-
-	return ag_release_delete(out, c, t->app, t->by, err);
-}
 
 /*
  * env, app (and to) from the query string or a JSON body. A "to" that is
  * not a string goes to the release engine as its JSON text, so that one
  * rule (AG_RELEASE_TO_RULE) judges 3, "3", 1.5 and {} alike.
  */
+struct target {
+	const char	*app, *to;
+	char		 tobuf[64];	/* a "to" that was not a JSON string */
+};
+
 static int
 target_args(struct apijob *a, json_t **body, const char **env,
     struct target *t)
@@ -782,12 +736,22 @@ target_args(struct apijob *a, json_t **body, const char **env,
 		api_fail(a, 400, "\"app\" is required");
 		return -1;
 	}
-	t->by = a->cred.name;
 	return 0;
 }
 
+typedef int (*write_fn)(json_t **out, const char *env, const char *app,
+    const char *to, const char *by, struct ag_err *err);
+
+static int
+do_delete(json_t **out, const char *env, const char *app, const char *to,
+    const char *by, struct ag_err *err)
+{
+	(void)to;
+	return releasesvc_delete(out, env, app, by, err);
+}
+
 static void
-env_write(struct apijob *a, locked_fn fn, const char *what)
+env_write(struct apijob *a, write_fn fn, const char *what)
 {
 	struct ag_err err = { 0, "" };
 	struct target t = { 0 };
@@ -800,13 +764,19 @@ env_write(struct apijob *a, locked_fn fn, const char *what)
 	if (env_repo(a, env, repo, sizeof repo) < 0 ||
 	    !may(a, AG_OP_PUSH, repo, what))
 		goto out;
-	if (with_env(&out, env, fn, &t, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	if (fn(&out, env, t.app, t.to, a->cred.name, &err) < 0) {
+		/*
+		 * Deleting what is not there is done: Gimlet answers 200 {}
+		 * when there is nothing to commit (releases.go delete).
+		 */
+		if (fn == do_delete && err.code == AG_ENOTFOUND) {
+			a->status = 200;
+			a->out = json_object();
+			goto out;
+		}
+		api_fail_err(a, &err);
 		goto out;
 	}
-	log_info("%s %s/%s by %s: %s", fn == locked_rollback ? "rollback" :
-	    "delete", env, t.app, a->cred.name, json_string_value(
-	    json_object_get(out, "gitopsRef")));
 	a->status = 201;
 	a->out = out;
 out:
@@ -817,15 +787,16 @@ void
 deploy_rollback(struct apijob *a, const char *arg)
 {
 	(void)arg;
-	env_write(a, locked_rollback, "roll back in this env");
+	env_write(a, releasesvc_rollback, "roll back in this env");
 }
 
 void
 deploy_delete(struct apijob *a, const char *arg)
 {
 	(void)arg;
-	env_write(a, locked_delete, "delete apps in this env");
+	env_write(a, do_delete, "delete apps in this env");
 }
+
 
 /*
  * POST /api/flux-events?env=E: an event from Flux's notification
@@ -868,7 +839,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 
 	(void)arg;
 	if (env == NULL) {
-		api_fail(a, http_status_of(AG_EINVAL), "?env= is required");
+		api_fail(a, 400, "?env= is required");
 		return;
 	}
 	/*
@@ -891,7 +862,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	    CRYPTO_memcmp(p + 7, hex, 64) != 0 || !known) {
 		log_info("flux event for %s: %s", shown, known ?
 		    "bad signature" : "no such env");
-		api_fail(a, http_status_of(AG_EAUTH), "bad or missing "
+		api_fail(a, 401, "bad or missing "
 		    "X-Signature (sha256=HMAC of the body with the env's events "
 		    "token)");
 		goto out;
@@ -901,7 +872,7 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	rev = json_string_value(json_object_get(json_object_get(ev,
 	    "metadata"), "revision"));
 	if (rev == NULL || !json_is_string(json_object_get(ev, "reason"))) {
-		api_fail(a, http_status_of(AG_EINVAL), "event needs "
+		api_fail(a, 400, "event needs "
 		    "metadata.revision and reason");
 		goto out;
 	}
@@ -914,14 +885,14 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	    ag_release_status_len(json_string_value(json_object_get(ev,
 	    "message")))) : strdup("");
 	if (reason == NULL || msg == NULL) {
-		api_fail(a, http_status_of(AG_EINTERNAL), "out of memory");
+		api_fail(a, 500, "out of memory");
 		goto out;
 	}
 	/* "main@sha1:<sha>", "main/<sha>", or the bare sha. */
 	sha = strrchr(rev, ':') ? strrchr(rev, ':') + 1 : strrchr(rev, '/') ?
 	    strrchr(rev, '/') + 1 : rev;
-	if (set_status(env, sha, reason, msg, &marked, &err) < 0) {
-		api_fail(a, http_status_of(err.code), "%s", err.msg);
+	if (releasesvc_set_status(env, sha, reason, msg, &marked, &err) < 0) {
+		api_fail_err(a, &err);
 		goto out;
 	}
 	log_text(why, sizeof why, reason, sizeof why - 1);
@@ -935,87 +906,4 @@ out:
 	free(msg);
 	json_decref(ev);
 	json_decref(rec);
-}
-
-int
-deploy_delete_app(json_t **out, const char *env, const char *app,
-    const char *by, struct ag_err *err)
-{
-	struct target t = { app, NULL, by, "" };
-
-	return with_env(out, env, locked_delete, &t, err);
-}
-
-static int
-locked_index(json_t **out, const struct ag_release_ctx *c, void *arg,
-    struct ag_err *err)
-{
-	struct ag_release_ctx c2 = *c;
-	size_t added;
-
-	(void)out;
-	c2.actor = arg;
-	return ag_release_catch_up(&c2, &added, err);
-}
-
-int
-deploy_index_push(const char *env, const char *actor, struct ag_err *err)
-{
-	json_t *out = NULL;
-
-	return with_env(&out, env, locked_index, (void *)actor, err);
-}
-
-static int
-each_env(int reindex)
-{
-	struct ag_err err = { 0, "" };
-	struct ag_release_ctx c = { 0 };
-	git_repository *repo;
-	json_t *envs, *e;
-	size_t i, added;
-	char name[128];
-	int bad = 0;
-
-	if (ag_env_list(&envs, augerd.store, &err) < 0) {
-		log_warn("listing envs: %s", err.msg);
-		return -1;
-	}
-	json_array_foreach(envs, i, e) {
-		const char *env = json_string_value(json_object_get(e, "name"));
-
-		snprintf(name, sizeof name, "gitops-%s-apps", env);
-		ag_err_clear(&err);
-		if (ag_repo_open(&repo, augerd.repos, name, &err) < 0) {
-			log_warn("env %s: %s", env, err.msg);
-			bad = 1;
-			continue;
-		}
-		c.repo = repo;
-		c.st = augerd.store;
-		c.env = env;
-		c.repo_name = name;
-		if ((reindex ? ag_release_reindex(&c, &added, &err) :
-		    ag_release_catch_up(&c, &added, &err)) < 0) {
-			log_warn("env %s: indexing: %s", env, err.msg);
-			bad = 1;
-		} else if (added > 0 || reindex)
-			log_info("env %s: indexed %zu commit(s) from git", env,
-			    added);
-		git_repository_free(repo);
-	}
-	json_decref(envs);
-	return bad ? -1 : 0;
-}
-
-int
-deploy_catch_up_all(void)
-{
-	return each_env(0);
-}
-
-int
-deploy_reindex_all(void)
-{
-	return each_env(1);
 }

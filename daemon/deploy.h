@@ -1,4 +1,7 @@
-/* The release API: environments, artifacts, deploys, history, rollback. */
+/*
+ * The release API's handlers (HTTP side): environments, artifacts,
+ * deploys, history, rollback, delete. The work is the release service's.
+ */
 #ifndef DAEMON_DEPLOY_H
 #define DAEMON_DEPLOY_H
 
@@ -14,27 +17,13 @@ void	deploy_releases_list(struct apijob *a, const char *arg);
 void	deploy_status(struct apijob *a, const char *arg);
 void	deploy_rollback(struct apijob *a, const char *arg);
 void	deploy_delete(struct apijob *a, const char *arg);
+void	deploy_track_artifact(struct apijob *a, const char *arg);
+void	deploy_track_event(struct apijob *a, const char *arg);
+void	deploy_gitops_repo(struct apijob *a, const char *arg);
+void	deploy_gitops_manifests(struct apijob *a, const char *env);
+void	deploy_user(struct apijob *a, const char *arg);
+void	deploy_users(struct apijob *a, const char *arg);
 /* Flux notification-controller events (generic-hmac provider). */
 void	deploy_flux_events(struct apijob *a, const char *arg);
-
-/*
- * Templates (unless the artifact's context says it is done), renders and
- * commits each manifest of the array: all prepared before the first commit.
- * keep_going: a manifest's error goes into its result instead of failing
- * the whole list. *out: one result per manifest.
- */
-int	deploy_list(json_t **out, const json_t *artifact, const json_t *manifests,
-	    const char *by, int keep_going, struct ag_err *err);
-/* Deletes app from env (its folder and Kustomization) in one commit. */
-int	deploy_delete_app(json_t **out, const char *env, const char *app,
-	    const char *by, struct ag_err *err);
-/* Indexes direct pushes to env's apps repo as releases by actor. */
-int	deploy_index_push(const char *env, const char *actor,
-	    struct ag_err *err);
-
-/* Brings every env's release index up to date (at start). */
-int	deploy_catch_up_all(void);
-/* augerd reindex: rebuilds every env's index from git. */
-int	deploy_reindex_all(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * The HTTP listener: routes /api/ to the API and /<repo>.git/ to git's smart
- * HTTP (gitprotocol-http). Advertisements come from the per-repo cache;
+ * The HTTP listener: routes /api/ to the API handlers (api.c, deploy.c) and
+ * /<repo>.git/ to git's smart HTTP (gitprotocol-http). Advertisements come from the per-repo cache;
  * upload-pack and receive-pack run on workers and stream their replies back
  * through a bounded buffer, so the loop only moves bytes.
  */
@@ -24,6 +24,7 @@
 #include "api.h"
 #include "augerd.h"
 #include "auth.h"
+#include "deploy.h"
 #include "http.h"
 #include "httpd.h"
 #include "log.h"
@@ -954,6 +955,187 @@ git_dispatch(struct httpd_req *req, const char *name, const char *rest,
 	git_submit(g);
 }
 
+/* The API (/api/): its routes, run on workers, answered on the loop. */
+/* The route table: method, path (a trailing '*' takes one argument). */
+static const struct route {
+	enum ag_http1_method	 method;
+	const char		*path;
+	api_fn			 fn;
+} routes[] = {
+	{ AG_HTTP1_GET, "/api/repos", api_repos_list },
+	{ AG_HTTP1_POST, "/api/repos", api_repos_create },
+	{ AG_HTTP1_GET, "/api/tokens", api_tokens_list },
+	{ AG_HTTP1_POST, "/api/tokens", api_tokens_create },
+	{ AG_HTTP1_DELETE, "/api/tokens/*", api_tokens_delete },
+	{ AG_HTTP1_GET, "/api/keys", api_keys_list },
+	{ AG_HTTP1_POST, "/api/keys", api_keys_create },
+	{ AG_HTTP1_DELETE, "/api/keys/*", api_keys_delete },
+	{ AG_HTTP1_GET, "/api/ssh", api_ssh_info },
+	{ AG_HTTP1_GET, "/api/envs", deploy_envs_list },
+	{ AG_HTTP1_POST, "/api/envs", deploy_envs_create },
+	{ AG_HTTP1_POST, "/api/bootstrap", deploy_bootstrap },
+	{ AG_HTTP1_POST, "/api/artifact", deploy_artifact_create },
+	{ AG_HTTP1_POST, "/api/artifacts", deploy_artifact_create },
+	{ AG_HTTP1_GET, "/api/artifacts", deploy_artifacts_list },
+	{ AG_HTTP1_GET, "/api/releases", deploy_releases_list },
+	{ AG_HTTP1_POST, "/api/releases", deploy_releases_create },
+	{ AG_HTTP1_GET, "/api/status", deploy_status },
+	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback },
+	{ AG_HTTP1_POST, "/api/delete", deploy_delete },
+	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events },
+	/* Gimlet's client (pkg/client/client.go) */
+	{ AG_HTTP1_GET, "/api/eventArtifactTrack", deploy_track_artifact },
+	{ AG_HTTP1_GET, "/api/eventReleaseTrack", deploy_track_event },
+	{ AG_HTTP1_GET, "/api/gitopsRepo", deploy_gitops_repo },
+	{ AG_HTTP1_GET, "/api/gitopsManifests/*", deploy_gitops_manifests },
+	{ AG_HTTP1_GET, "/api/user", deploy_user },
+	{ AG_HTTP1_GET, "/api/users", deploy_users },
+};
+
+static const struct route *
+http_route_find(enum ag_http1_method m, const char *path, const char **arg,
+    int *path_known)
+{
+	size_t i, n;
+
+	*path_known = 0;
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *p = routes[i].path;
+
+		n = strlen(p);
+		if (p[n - 1] == '*') {
+			if (strncmp(path, p, n - 1) != 0 || path[n - 1] == '\0' ||
+			    strchr(path + n - 1, '/') != NULL)
+				continue;
+			*arg = path + n - 1;
+		} else if (strcmp(path, p) != 0)
+			continue;
+		*path_known = 1;
+		if (routes[i].method == m)
+			return &routes[i];
+	}
+	return NULL;
+}
+
+/*
+ * Writes to one env (deploy, rollback, delete) queue behind each other
+ * instead of holding workers while they wait for the env's lock. The key
+ * is the env, from the query string or the small JSON body.
+ */
+static int
+http_serial_key(struct apijob *a, char *key, size_t keysz)
+{
+	const char *env;
+	json_t *j = NULL;
+
+	if (a->method != AG_HTTP1_POST ||
+	    (strcmp(a->path, "/api/releases") != 0 &&
+	    strcmp(a->path, "/api/rollback") != 0 &&
+	    strcmp(a->path, "/api/delete") != 0))
+		return 0;
+	env = api_query(a, "env");
+	if (env == NULL && a->bodylen > 0 && a->bodylen < 65536 &&
+	    (j = json_loadb(a->body, a->bodylen, 0, NULL)) != NULL)
+		env = json_string_value(json_object_get(j, "env"));
+	if (env != NULL)
+		snprintf(key, keysz, "env:%s", env);
+	json_decref(j);
+	return env != NULL;
+}
+
+static void
+http_apijob_run(struct job *job, struct worker *w)
+{
+	struct apijob *a = (struct apijob *)job;
+	const struct route *rt;
+	const char *arg = NULL;
+	int known;
+
+	(void)w;
+	rt = http_route_find(a->method, a->path, &arg, &known);
+	rt->fn(a, arg);
+}
+
+static void
+http_apijob_done(struct job *job)
+{
+	struct apijob *a = (struct apijob *)job;
+
+	if (a->code != 0)
+		a->status = http_status_of(a->code);
+	if (a->status >= 400)
+		http_reply_error(a->req, a->status, "%s", a->error);
+	else
+		http_reply_json(a->req, a->status, a->out);
+	evhttp_clear_headers(&a->query);
+	free(a->body);
+	free(a);
+}
+
+static void
+http_api_dispatch(struct httpd_req *req, const char *path,
+    const struct cred *c)
+{
+	struct evbuffer *in = httpd_body(req);
+	enum ag_http1_method m = httpd_method(req);
+	const char *arg, *sig;
+	struct apijob *a = NULL;
+	size_t len = in != NULL ? evbuffer_get_length(in) : 0;
+	char key[128];
+	int known = 0;
+
+	if (m == AG_HTTP1_HEAD)
+		m = AG_HTTP1_GET;
+	if (strlen(path) >= sizeof a->path ||
+	    http_route_find(m, path, &arg, &known) == NULL) {
+		if (known)
+			http_reply_error(req, 405, "method not allowed on %s",
+			    path);
+		else
+			http_reply_error(req, 404, "no API endpoint %s", path);
+		return;
+	}
+	if (len > HTTP_MAX_API_BODY) {
+		http_reply_error(req, 413, "API request bodies are limited to "
+		    "%d bytes", HTTP_MAX_API_BODY);
+		return;
+	}
+	if ((a = calloc(1, sizeof *a)) == NULL ||
+	    (a->body = malloc(len + 1)) == NULL) {
+		free(a);
+		httpd_reply(req, 500, NULL);
+		return;
+	}
+	a->query.tqh_first = NULL;	/* TAILQ_INIT */
+	a->query.tqh_last = &a->query.tqh_first;
+	if (httpd_query(req) != NULL &&
+	    evhttp_parse_query_str(httpd_query(req), &a->query) < 0) {
+		free(a->body);
+		free(a);
+		http_reply_error(req, 400, "malformed query string");
+		return;
+	}
+	if (len > 0)
+		evbuffer_remove(in, a->body, len);
+	a->body[len] = '\0';
+	a->bodylen = len;
+	sig = httpd_header(req, "X-Signature");
+	snprintf(a->signature, sizeof a->signature, "%s", sig ? sig : "");
+	a->req = req;
+	a->method = m;
+	a->cred = *c;
+	snprintf(a->path, sizeof a->path, "%s", path);
+	a->job.run = http_apijob_run;
+	a->job.done = http_apijob_done;
+	if (http_serial_key(a, key, sizeof key) ? worker_submit_serial(&a->job,
+	    key) < 0 : worker_submit(&a->job) < 0) {
+		evhttp_clear_headers(&a->query);
+		free(a->body);
+		free(a);
+		httpd_reply(req, 500, NULL);
+	}
+}
+
 /* The API body is all here. */
 static void
 api_body_done(struct httpd_req *req, void *arg)
@@ -961,10 +1143,33 @@ api_body_done(struct httpd_req *req, void *arg)
 	struct cred *c = arg;
 
 	if (httpd_body_ok(req))
-		api_dispatch(req, httpd_path(req), c);
+		http_api_dispatch(req, httpd_path(req), c);
 	else
 		httpd_reply(req, 400, NULL);
 	free(c);
+}
+
+/*
+ * ?access_token=<token> on an API path, as Gimlet's token.ParseRequest
+ * takes it when there is no Authorization header: the same checks as a
+ * Bearer token. The token is never logged (paths are logged without their
+ * query). 0 and c filled, or -1; *ah stays NULL for the log line.
+ */
+static int
+http_access_token(struct cred *c, struct httpd_req *req, const char *path)
+{
+	struct evkeyvalq q = { NULL, NULL };
+	const char *t;
+	int r = -1;
+
+	if (strncmp(path, "/api/", 5) != 0 || httpd_query(req) == NULL)
+		return -1;
+	q.tqh_last = &q.tqh_first;
+	if (evhttp_parse_query_str(httpd_query(req), &q) == 0 &&
+	    (t = evhttp_find_header(&q, "access_token")) != NULL && *t != '\0')
+		r = auth_token(c, t);
+	evhttp_clear_headers(&q);
+	return r < 0 ? -1 : 0;
 }
 
 static void
@@ -976,7 +1181,8 @@ http_handle(struct httpd_req *req)
 
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if (strcmp(path, "/healthz") == 0) {
+	/* /health is Gimlet's (pkg/dashboard/server/router.go). */
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/health") == 0) {
 		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
@@ -984,15 +1190,16 @@ http_handle(struct httpd_req *req)
 	if (strcmp(path, "/api/flux-events") == 0) {
 		/* Flux signs its events (HMAC, checked by the handler). */
 		snprintf(c.name, sizeof c.name, "flux-events");
-	} else if ((ah = httpd_header(req, "Authorization")) == NULL ||
-	    auth_header(&c, ah) < 0) {
+	} else if ((ah = httpd_header(req, "Authorization")) != NULL ?
+	    auth_header(&c, ah) < 0 : http_access_token(&c, req, path) < 0) {
 		/* Decided on the headers: the body is never read. */
 		if (httpd_peer_may_log(req))
 			log_info("%s http %s %s: 401 (%s)", httpd_peer(req),
 			    httpd_method_name(req), path, ah == NULL ?
 			    "no credential" : "unknown credential");
 		http_reply_error(req, 401, "authentication required: use a "
-		    "token as the password (Basic) or as a Bearer token");
+		    "token as the password (Basic), as a Bearer token, or as "
+		    "?access_token= on /api/");
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {

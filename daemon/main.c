@@ -25,7 +25,7 @@
 #include "augerd.h"
 #include "auth.h"
 #include "../hooks/config.h"
-#include "deploy.h"
+#include "releasesvc.h"
 #include "http.h"
 #include "log.h"
 #include "maint.h"
@@ -533,8 +533,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Git is the source of truth: index what LMDB missed (a crash). */
-	if ((reindex == 1 ? deploy_reindex_all() : deploy_catch_up_all()) <
-	    0 && reindex == 1)
+	if ((reindex == 1 ? releasesvc_reindex_all() :
+	    releasesvc_catch_up_all()) < 0 && reindex == 1)
 		goto out;
 	if (reindex) {
 		log_info("reindex done");

@@ -20,12 +20,11 @@
 #include "auger/template.h"
 #include "auger/yaml.h"
 #include "../hooks/config.h"
-#include "../hooks/runner.h"
 #include "../hooks/validate.h"
 #include "augerd.h"
-#include "deploy.h"
 #include "log.h"
 #include "pushdeploy.h"
+#include "releasesvc.h"
 
 #define PUSH_MAX_MANIFESTS	64
 /* One file read from a push: a manifest, a vars file, a file to validate. */
@@ -49,60 +48,6 @@ say_lines(struct ag_receive_ctx *ctx, const char *prefix, const char *msg)
 		    (long)strlen(p)), p);
 		p = e ? e + 1 : NULL;
 	}
-}
-
-int
-pushdeploy_validate(char **msg, const char *env, int infra,
-    const char *source, const char *repo, const char *ref, const char *actor,
-    const char *message, const struct validate_file *files, size_t n,
-    struct ag_err *err)
-{
-	struct config_env ce = *config_env(augerd.config, env);
-	json_t *in = NULL, *fl, *docs, *d;
-	char dir[4200], *text = NULL;
-	size_t i, j;
-	int rc;
-
-	*msg = NULL;
-	if (infra)
-		ce.allow_cluster_scoped = 1;	/* infra holds cluster objects */
-	if ((rc = validate_all(msg, files, n, &ce, err)) != 0)
-		return rc;
-	snprintf(dir, sizeof dir, "%s/hooks/validate.d", augerd.data);
-	/* The hooks' input: the intent, the files, the parsed documents. */
-	fl = json_array();
-	docs = json_array();
-	for (i = 0; i < n; i++) {
-		json_t *content = json_stringn(files[i].data, files[i].len);
-
-		/* Not UTF-8: the hook sees the path, and null content. */
-		json_array_append_new(fl, json_pack("{s:s,s:o}", "path",
-		    files[i].path, "content", content ? content :
-		    json_null()));
-		if (is_yaml(files[i].path) && ag_yaml_load_all(&d,
-		    files[i].data, files[i].len, files[i].path, NULL) == 0) {
-			json_t *o;
-
-			json_array_foreach(d, j, o)
-				json_array_append_new(docs, json_pack(
-				    "{s:s,s:I,s:O}", "path", files[i].path,
-				    "index", (json_int_t)j, "object", o));
-			json_decref(d);
-		}
-	}
-	in = json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s},s:o,s:o}", "stage",
-	    "validate", "intent", "source", source, "env", env, "repo", repo,
-	    "ref", ref ? ref : "", "actor", actor ? actor : "", "message",
-	    message ? message : "", "files", fl, "documents", docs);
-	if (in == NULL || (text = json_dumps(in, JSON_COMPACT)) == NULL) {
-		json_decref(in);
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	}
-	json_decref(in);
-	rc = runner_run(msg, dir, "validate", text, strlen(text),
-	    ce.hook_timeout_ms, err);
-	free(text);
-	return rc;
 }
 
 /* The app name of a manifest text, before templating ("app: web"). */
@@ -316,39 +261,6 @@ push_vars(const struct pushctx *pc, const char *name, int tag,
 	    pc->cred.name);
 }
 
-static int
-is_main(const char *branch)
-{
-	return strcmp(branch, "main") == 0 || strcmp(branch, "master") == 0;
-}
-
-/* A preview of m for branch: app "<app>-<branch>", ingress host renamed. */
-static json_t *
-preview_of(const json_t *m, const char *branch)
-{
-	json_t *p = json_deep_copy(m), *ing;
-	const char *app = json_string_value(json_object_get(m, "app"));
-	const char *host, *dot;
-	char slug[AG_SANITIZE_DNS_MAX + 1], name[128], nh[512];
-
-	ag_sanitize_dns(slug, sizeof slug, branch);
-	snprintf(name, sizeof name, "%.*s-%s", (int)(62 - strlen(slug) > 0 ?
-	    62 - strlen(slug) : 1), app, slug);
-	if (strlen(name) > 63)
-		name[63] = '\0';
-	while (strlen(name) > 0 && name[strlen(name) - 1] == '-')
-		name[strlen(name) - 1] = '\0';
-	json_object_set_new(p, "app", json_string(name));
-	ing = json_object_get(json_object_get(p, "values"), "ingress");
-	if (json_is_object(ing) && (host = json_string_value(json_object_get(
-	    ing, "host"))) != NULL) {
-		dot = strchr(host, '.');
-		snprintf(nh, sizeof nh, "%s%s", name, dot ? dot : "");
-		json_object_set_new(ing, "host", json_string(nh));
-	}
-	return p;
-}
-
 static void
 say_results(struct ag_receive_ctx *ctx, const json_t *res)
 {
@@ -415,7 +327,7 @@ drop_previews(struct pushctx *pc, git_repository *repo,
 	struct ag_err err = { 0, "" };
 	size_t i;
 
-	if (is_main(branch) || git_commit_lookup(&old, repo, &c->old_oid) < 0)
+	if (releasesvc_is_main(branch) || git_commit_lookup(&old, repo, &c->old_oid) < 0)
 		goto out;
 	ms = read_manifests(repo, old, vars, errors);
 	json_array_foreach(ms, i, m) {
@@ -423,14 +335,14 @@ drop_previews(struct pushctx *pc, git_repository *repo,
 
 		if (!json_is_true(json_object_get(m, "preview")))
 			continue;
-		p = preview_of(m, branch);
+		p = releasesvc_preview_of(m, branch);
 		env = json_string_value(json_object_get(p, "env"));
 		ag_err_clear(&err);
 		if (!may_deploy(pc, env))
 			ag_receive_say(ctx, "%s/%s: not removed: %s may not "
 			    "deploy to %s", env, json_string_value(
 			    json_object_get(p, "app")), pc->cred.name, env);
-		else if (deploy_delete_app(&res, env, json_string_value(
+		else if (releasesvc_delete(&res, env, json_string_value(
 		    json_object_get(p, "app")), pc->cred.name, &err) < 0)
 			ag_receive_say(ctx, "%s/%s preview: %s", env,
 			    json_string_value(json_object_get(p, "app")),
@@ -504,9 +416,13 @@ app_ref(struct pushctx *pc, git_repository *repo,
 	    co->email ? co->email : "", "message", git_commit_message(commit) ?
 	    git_commit_message(commit) : "", "created",
 	    (json_int_t)git_commit_time(commit), "vars", vars, "environments",
-	    ms, "context", "source", "push", "templated", 1, "actor",
+	    ms, "auger", "source", "push", "templated", 1, "actor",
 	    pc->cred.name, "errors", errors);
-	json_object_set_new(json_object_get(in, "context"), "files", fnames);
+	/*
+	 * What is ours goes under "auger": Gimlet's context is a map of
+	 * strings, which its client must still decode.
+	 */
+	json_object_set_new(json_object_get(in, "auger"), "files", fnames);
 	json_object_set_new(json_object_get(in, "version"), "url",
 	    json_string(""));
 	if (in == NULL || ag_artifact_put(&art, augerd.store, in, &err) < 0) {
@@ -518,7 +434,7 @@ app_ref(struct pushctx *pc, git_repository *repo,
 	json_array_foreach(json_object_get(art, "environments"), i, m) {
 		const char *env = json_string_value(json_object_get(m, "env"));
 		int preview = json_is_true(json_object_get(m, "preview")) &&
-		    !tag && !is_main(name);
+		    !tag && !releasesvc_is_main(name);
 
 		ag_err_clear(&err);
 		if (force_env != NULL)
@@ -540,8 +456,8 @@ app_ref(struct pushctx *pc, git_repository *repo,
 			continue;
 		}
 		if (json_is_true(json_object_get(m, "preview")) && !tag &&
-		    !is_main(name))
-			json_array_append_new(pick, preview_of(m, name));
+		    !releasesvc_is_main(name))
+			json_array_append_new(pick, releasesvc_preview_of(m, name));
 		else
 			json_array_append(pick, m);
 	}
@@ -551,22 +467,13 @@ app_ref(struct pushctx *pc, git_repository *repo,
 		goto out;
 	}
 	ag_err_clear(&err);
-	if (deploy_list(&res, art, pick, pc->cred.name, 1, &err) < 0) {
+	if (releasesvc_deploy_list(&res, art, pick, pc->cred.name, 1, &err) < 0) {
 		ag_receive_say(ctx, "deploy failed: %s", err.msg);
 		goto out;
 	}
 	say_results(ctx, res);
 	/* The artifact keeps what happened. */
-	json_object_set(art, "releases", res);
-	{
-		char *s = json_dumps(art, JSON_COMPACT);
-		const char *id = json_string_value(json_object_get(art, "id"));
-
-		if (s != NULL)
-			ag_store_put(augerd.store, "artifacts", id, strlen(id), s,
-			    strlen(s), 0, NULL);
-		free(s);
-	}
+	releasesvc_keep_push_results(art, res);
 out:
 	git_commit_free(commit);
 	json_decref(vars);
@@ -841,7 +748,7 @@ gitops_check(void *arg, git_repository *qrepo, struct ag_receive_req *req,
 		}
 		msg = NULL;
 		ag_err_clear(&err);
-		rc = pushdeploy_validate(&msg, pc->env, pc->gitops == 2,
+		rc = releasesvc_validate(&msg, pc->env, pc->gitops == 2,
 		    "gitops-push", pc->repo, c->ref, pc->cred.name,
 		    git_commit_message(nc), vs.v, vs.n, &err);
 		if (rc != 0)
@@ -873,7 +780,7 @@ gitops_post(void *arg, git_repository *repo, struct ag_receive_req *req,
 	for (i = 0; i < req->n; i++) {
 		if (req->cmds[i].error == NULL &&
 		    strcmp(req->cmds[i].ref, "refs/heads/main") == 0) {
-			if (deploy_index_push(pc->env, pc->cred.name, &err) < 0)
+			if (releasesvc_index_push(pc->env, pc->cred.name, &err) < 0)
 				ag_receive_say(ctx, "recording releases: %s",
 				    err.msg);
 			else

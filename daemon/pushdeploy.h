@@ -21,16 +21,4 @@ struct pushctx {
 void	pushdeploy_setup(struct ag_receive_opts *o, struct pushctx *pc,
 	    const char *repo, const struct cred *cred);
 
-/*
- * The validating chain after render, for any intent: built-in stages
- * (validate-yaml, validate-k8s, policy) and the external hooks in
- * DATA/hooks/validate.d/. files are (path, data) pairs in the GitOps repo.
- * Returns 0 (accepted) or AG_EINVAL with the user's message in *msg.
- */
-struct validate_file;
-int	pushdeploy_validate(char **msg, const char *env, int infra,
-	    const char *source, const char *repo, const char *ref,
-	    const char *actor, const char *message,
-	    const struct validate_file *files, size_t n, struct ag_err *err);
-
 #endif

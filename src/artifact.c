@@ -1,6 +1,8 @@
 /*
  * Artifacts: stored under their id, with two indexes: repository\0sha -> id
- * and created(be64)\0id -> id for newest-first listing.
+ * and created(be64)\0id -> id for newest-first listing. Release events
+ * live in the same database under "event/<id>": an artifact id never
+ * holds a '/' (the repository's are replaced), so the two never meet.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,27 @@ check(const json_t *a, struct ag_err *err)
 	return 0;
 }
 
+/*
+ * Gimlet's vars are map[string]string: a number or boolean is kept as its
+ * text, so Gimlet's client decodes every artifact.
+ */
+static void
+vars_as_strings(json_t *vars)
+{
+	const char *k;
+	json_t *x;
+	char *s;
+
+	json_object_foreach(vars, k, x) {
+		if (json_is_string(x))
+			continue;
+		if ((s = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT)) == NULL)
+			continue;
+		json_object_set_new(vars, k, json_string(s));
+		free(s);
+	}
+}
+
 static uint64_t
 now_ns(void)
 {
@@ -107,6 +130,7 @@ ag_artifact_put(json_t **out, struct ag_store *st, const json_t *in,
 		n += (size_t)snprintf(id + n, sizeof id - n, "%02x", rnd[i]);
 	json_object_set_new(a, "id", json_string(id));
 	json_object_set_new(a, "created", json_integer((json_int_t)time(NULL)));
+	vars_as_strings(json_object_get(a, "vars"));
 	if (json_object_get(a, "environments") == NULL)
 		json_object_set_new(a, "environments", json_array());
 	if ((s = json_dumps(a, JSON_COMPACT)) == NULL) {
@@ -151,13 +175,81 @@ ag_artifact_get(json_t **out, struct ag_store *st, const char *id,
 	char *val = NULL;
 
 	*out = NULL;
-	if (ag_store_get(st, "artifacts", id, strlen(id), &val, NULL,
-	    NULL) < 0)
+	if (strchr(id, '/') != NULL || ag_store_get(st, "artifacts", id,
+	    strlen(id), &val, NULL, NULL) < 0)
 		return ag_err_set(err, AG_ENOTFOUND, "no artifact \"%.200s\"",
 		    id);
 	*out = json_loads(val, 0, NULL);
 	free(val);
 	return *out ? 0 : ag_err_set(err, AG_ESTORE, "bad artifact record");
+}
+
+int
+ag_artifact_update(struct ag_store *st, const json_t *art, struct ag_err *err)
+{
+	const char *id = json_string_value(json_object_get(art, "id"));
+	char *s;
+	int r;
+
+	if (id == NULL || strchr(id, '/') != NULL)
+		return ag_err_set(err, AG_EINVAL, "an artifact without id");
+	if ((s = json_dumps(art, JSON_COMPACT)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	r = ag_store_put(st, "artifacts", id, strlen(id), s, strlen(s), 0,
+	    err);
+	free(s);
+	return r;
+}
+
+int
+ag_artifact_event_put(struct ag_store *st, json_t *rec, struct ag_err *err)
+{
+	unsigned char rnd[16];
+	char id[AG_ARTIFACT_EVENT_ID_MAX + 1], key[80], *s;
+	size_t i, n = 0;
+	int r;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return ag_err_set(err, AG_EINTERNAL, "no randomness");
+	/* A UUID's layout (8-4-4-4-12), as Gimlet's event ids. */
+	for (i = 0; i < sizeof rnd; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			id[n++] = '-';
+		n += (size_t)snprintf(id + n, sizeof id - n, "%02x", rnd[i]);
+	}
+	json_object_set_new(rec, "id", json_string(id));
+	json_object_set_new(rec, "created", json_integer((json_int_t)time(
+	    NULL)));
+	snprintf(key, sizeof key, "event/%s", id);
+	if ((s = json_dumps(rec, JSON_COMPACT)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	r = ag_store_put(st, "artifacts", key, strlen(key), s, strlen(s), 0,
+	    err);
+	free(s);
+	return r;
+}
+
+int
+ag_artifact_event_get(json_t **out, struct ag_store *st, const char *id,
+    struct ag_err *err)
+{
+	char key[80], *val = NULL;
+	size_t i, n = strlen(id);
+
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f') || id[i] == '-'))
+			break;
+	if (n == 0 || n > AG_ARTIFACT_EVENT_ID_MAX || i < n)
+		return ag_err_set(err, AG_ENOTFOUND, "no event \"%.80s\"", id);
+	snprintf(key, sizeof key, "event/%s", id);
+	if (ag_store_get(st, "artifacts", key, strlen(key), &val, NULL,
+	    NULL) < 0)
+		return ag_err_set(err, AG_ENOTFOUND, "no event \"%s\"", id);
+	*out = json_loads(val, 0, NULL);
+	free(val);
+	return *out ? 0 : ag_err_set(err, AG_ESTORE, "bad event record");
 }
 
 struct lister {
@@ -176,6 +268,33 @@ field_is(const json_t *v, const char *key, const char *want)
 		return 1;
 	s = json_string_value(json_object_get(v, key));
 	return s != NULL && strcmp(s, want) == 0;
+}
+
+/* Go omits a zero GitEvent (push): no event is a push. */
+static int
+event_is(const json_t *v, const char *want)
+{
+	const char *s = json_string_value(json_object_get(v, "event"));
+
+	if (want == NULL || *want == '\0')
+		return 1;
+	if (s == NULL || *s == '\0')
+		return strcmp(want, "push") == 0;
+	return strcmp(s, want) == 0;
+}
+
+static int
+sha_in(const json_t *v, const struct ag_artifact_query *q)
+{
+	const char *s = json_string_value(json_object_get(v, "sha"));
+	size_t i;
+
+	if (q->nshas == 0)
+		return 1;
+	for (i = 0; s != NULL && i < q->nshas; i++)
+		if (strcmp(s, q->shas[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -218,7 +337,7 @@ list_cb(void *arg, const void *key, size_t klen, const char *val,
 	for (i = 0; i < 8; i++)
 		created = (created << 8) | k[i];
 	created /= 1000000000;	/* the key holds nanoseconds */
-	if (l->q->until > 0 && created > l->q->until)
+	if (l->q->until > 0 && created >= l->q->until)
 		return 0;
 	if (l->q->since > 0 && created < l->q->since)
 		return 1;
@@ -236,8 +355,9 @@ list_cb(void *arg, const void *key, size_t klen, const char *val,
 	if (!visible(a, l->q->scope) ||
 	    !field_is(v, "repositoryName", l->q->repository) ||
 	    !field_is(v, "branch", l->q->branch) ||
-	    !field_is(v, "event", l->q->event) ||
-	    !field_is(v, "sha", l->q->sha) || l->skipped++ < l->q->offset) {
+	    !field_is(v, "branch", l->q->source_branch) ||
+	    !event_is(v, l->q->event) || !sha_in(v, l->q) ||
+	    l->skipped++ < l->q->offset) {
 		json_decref(a);
 		return 0;
 	}
@@ -251,7 +371,7 @@ ag_artifact_list(json_t **out, struct ag_store *st,
 {
 	struct lister l = { st, q, 0, 0, NULL };
 
-	l.limit = q->limit == 0 ? 50 : q->limit > 1000 ? 1000 : q->limit;
+	l.limit = q->limit == 0 ? 10 : q->limit > 1000 ? 1000 : q->limit;
 	l.out = json_array();
 	if (ag_store_scan_rev(st, "artifacts_by_time", NULL, 0, list_cb, &l,
 	    err) < 0) {

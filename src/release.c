@@ -1070,6 +1070,8 @@ static int
 lister_take(struct lister *l, json_t *rec)
 {
 	int64_t created = json_integer_value(json_object_get(rec, "created"));
+	const char *repo = json_string_value(json_object_get(json_object_get(
+	    rec, "version"), "repositoryName"));
 
 	if (l->q->until > 0 && created > l->q->until) {
 		json_decref(rec);
@@ -1078,6 +1080,12 @@ lister_take(struct lister *l, json_t *rec)
 	if (l->q->since > 0 && created < l->q->since) {
 		json_decref(rec);
 		return 1;	/* newest first: nothing older can match */
+	}
+	if ((l->q->deploys_only && (action_is(rec, "rollback") ||
+	    action_is(rec, "delete"))) || (l->q->repository != NULL &&
+	    (repo == NULL || strcmp(repo, l->q->repository) != 0))) {
+		json_decref(rec);
+		return 0;
 	}
 	if (l->skipped < l->q->offset) {
 		l->skipped++;
@@ -1160,7 +1168,7 @@ ag_release_list(json_t **out, struct ag_store *st, const char *env,
 	l.out = json_array();
 	kl = key2(k, env, q->app, 0, 0);
 	if (kl != 0 && q->offset > 0 && q->since == 0 && q->until == 0 &&
-	    (top = last_seq(st, q->app ? "releases" : "release_log", k,
+	    q->repository == NULL && !q->deploys_only && (top = last_seq(st, q->app ? "releases" : "release_log", k,
 	    kl)) > 0) {
 		/*
 		 * Sequences have no gaps: page k starts at seq top - offset,
@@ -1184,6 +1192,37 @@ ag_release_list(json_t **out, struct ag_store *st, const char *env,
 		    rc;
 	}
 	*out = l.out;
+	return 0;
+}
+
+int
+ag_release_commit_status(char **status, char **desc, struct ag_store *st,
+    const char *env, const char *sha, struct ag_err *err)
+{
+	unsigned char k[KEY_MAX];
+	size_t kl = key2(k, env, sha, 0, 0);
+	char *val = NULL;
+	json_t *cj;
+	const char *s, *d;
+
+	*status = *desc = NULL;
+	if (kl == 0 || ag_store_get(st, "commits", k, kl, &val, NULL,
+	    NULL) < 0)
+		return ag_err_set(err, AG_ENOTFOUND, "no commit %.64s in %s",
+		    sha, env);
+	cj = json_loads(val, 0, NULL);
+	free(val);
+	s = json_string_value(json_object_get(cj, "status"));
+	d = json_string_value(json_object_get(cj, "statusDesc"));
+	*status = strdup(s ? s : "");
+	*desc = strdup(d ? d : "");
+	json_decref(cj);
+	if (*status == NULL || *desc == NULL) {
+		free(*status);
+		free(*desc);
+		*status = *desc = NULL;
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	}
 	return 0;
 }
 

@@ -94,11 +94,25 @@ struct ag_release_query {
 	size_t		 limit;		/* 0: 50 */
 	size_t		 offset;
 	int64_t		 since, until;	/* created, unix seconds; 0: open */
+	/* version.repositoryName (Gimlet's git-repo=); NULL: any */
+	const char	*repository;
+	/*
+	 * Gimlet's history (pkg/dashboard/gitops/helper.go Releases): only
+	 * deploys, no rollback or delete records of their own.
+	 */
+	int		 deploys_only;
 };
 
 /* History, newest first, from LMDB only. */
 int	ag_release_list(json_t **out, struct ag_store *st, const char *env,
 	    const struct ag_release_query *q, struct ag_err *err);
+/*
+ * Flux's status of a gitops commit of env: *status and *desc (malloc'd,
+ * "" when none yet). AG_ENOTFOUND if the commit is not indexed.
+ */
+int	ag_release_commit_status(char **status, char **desc,
+	    struct ag_store *st, const char *env, const char *sha,
+	    struct ag_err *err);
 /* The current release of each app: {"<app>": record}. */
 int	ag_release_status(json_t **out, struct ag_store *st, const char *env,
 	    struct ag_err *err);

@@ -99,9 +99,9 @@ pl_images() {
 # pl_image ENV APP [REV]: the images of APP/deployment.yaml, one a line.
 pl_image() { pl_show "$1" "$2/deployment.yaml" "${3:-}" | pl_images; }
 
-# pl_releases ENV: GET /api/releases?env=ENV (the body).
+# pl_releases ENV: GET /api/releases?env=ENV&all=true&limit=50 (the body).
 pl_releases() {
-	api GET "/api/releases?env=$1"
+	api GET "/api/releases?env=$1&all=true&limit=50"
 	printf '%s' "$API_BODY"
 }
 

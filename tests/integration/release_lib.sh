@@ -53,10 +53,11 @@ rl_rel() { printf '%s' "$API_BODY" | jq -c '.releases[0] // empty' 2>/dev/null; 
 # jf FILTER < JSON: jq -r with the filter.
 jf() { jq -r "$1" 2>/dev/null; }
 
-# rl_history ENV [QUERY]: GET /api/releases?env=ENV&QUERY; prints the body
-# (sets API_STATUS).
+# rl_history ENV [QUERY]: GET /api/releases?env=ENV&QUERY&all=true (auger's
+# whole index, rollbacks and deletes too; 50 items unless QUERY says);
+# prints the body (sets API_STATUS).
 rl_history() {
-	api GET "/api/releases?env=$1${2:+&$2}"
+	api GET "/api/releases?env=$1${2:+&$2}&all=true&limit=50"
 	printf '%s' "$API_BODY"
 }
 

@@ -100,7 +100,7 @@ check_eq "release recorded: gitopsRef = pushed commit" "$HEAD1" "$(jf .gitopsRef
 check_eq "release recorded: action deploy" deploy "$(jf .action <<<"$REL")"
 check_eq "release recorded: appTree = tree of web/" \
 	"$(server_git gitops-staging-apps rev-parse "$HEAD1:web")" "$(jf .appTree <<<"$REL")"
-check_eq "status: web's gitopsRef" "$HEAD1" "$(pl_status staging | jf .apps.web.gitopsRef)"
+check_eq "status: web's gitopsRef" "$HEAD1" "$(pl_status staging | jf .web.gitopsRef)"
 
 # ================================================================ external hooks
 section "external hooks: input and environment"
@@ -319,7 +319,7 @@ REL=$(pl_latest staging web)
 check_eq "deletion recorded: action delete" delete "$(jf .action <<<"$REL")"
 check_eq "deletion recorded: triggeredBy" ops-staging "$(jf .triggeredBy <<<"$REL")"
 check_eq "deletion recorded: gitopsRef" "$HEADD" "$(jf .gitopsRef <<<"$REL")"
-check_eq "status: web gone" null "$(pl_status staging | jf .apps.web)"
+check_eq "status: web gone" null "$(pl_status staging | jf .web)"
 
 # ================================================================ hook time limit
 section "hook time limit (config hookTimeout: 1s)"

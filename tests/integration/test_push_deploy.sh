@@ -50,7 +50,7 @@ check_eq "release: version.event" push "$(jf .version.event <<<"$REL")"
 check_eq "release: action" deploy "$(jf .action <<<"$REL")"
 check_eq "release: gitopsRef = the new tip" "$G1" "$(jf .gitopsRef <<<"$REL")"
 check_eq "release: appTree = tree of web/" "$(server_git gitops-staging-apps rev-parse "$G1:web")" "$(jf .appTree <<<"$REL")"
-check_eq "status: apps.web.version.sha" "$SHA1" "$(pl_status staging | jf '.apps.web.version.sha')"
+check_eq "status: apps.web.version.sha" "$SHA1" "$(pl_status staging | jf '.web.version.sha')"
 
 need_interop
 GG_OUT=$(AUGER_USER=flux AUGER_TOKEN=$READ_TOK timeout -k 5 "$CMD_TIMEOUT" "$GOGIT_CLIENT" clone "$URL/gitops-staging-apps.git" "$T/gg1" --depth 1 2>&1)
@@ -269,8 +269,8 @@ HOSTS=$(pl_folder staging shop-feature-login-page | yq -r '.. | objects | select
 check_match "preview ingress host: first label replaced" '^shop-feature-login-page\.example\.com $' "$HOSTS"
 check_eq "preview: shop/ unchanged" "$SHOP_TREE" "$(server_git gitops-staging-apps rev-parse "refs/heads/main:shop" 2>/dev/null)"
 ST=$(pl_status staging)
-check_eq "status: preview app present" "$SHAP" "$(jf '.apps["shop-feature-login-page"].version.sha' <<<"$ST")"
-check_eq "status: shop (main) still at main's sha" "$SHAS" "$(jf '.apps.shop.version.sha' <<<"$ST")"
+check_eq "status: preview app present" "$SHAP" "$(jf '.["shop-feature-login-page"].version.sha' <<<"$ST")"
+check_eq "status: shop (main) still at main's sha" "$SHAS" "$(jf '.shop.version.sha' <<<"$ST")"
 check_eq "preview release: app name" shop-feature-login-page "$(pl_latest staging shop-feature-login-page | jf .app)"
 HAD_KUST=0
 pl_has staging flux/kustomization-shop-feature-login-page.yaml && HAD_KUST=1
@@ -293,7 +293,7 @@ OTHER=$(server_git gitops-staging-apps diff --name-only "$GD0" "$GD1" 2>/dev/nul
 check_eq "the removal commit touches nothing else" "" "$OTHER"
 check "shop/ (main) still deployed" pl_has staging shop/deployment.yaml
 check_eq "preview release: action delete" delete "$(pl_latest staging shop-feature-login-page | jf .action)"
-check_eq "status: preview app gone" null "$(pl_status staging | jf '.apps["shop-feature-login-page"]')"
+check_eq "status: preview app gone" null "$(pl_status staging | jf '.["shop-feature-login-page"]')"
 
 section "previews: a long branch name gives a valid DNS-1123 app name"
 LONG="Feature/JIRA-1234_Make_The_Checkout_Page_Work_On_Every_Single_Browser_We_Support"
@@ -355,8 +355,8 @@ check_match "good + bad: the bad one's error names its file" 'remote: \.auger/zz
 api GET "/api/artifacts?repository=broken"
 SHAGB=$(git -C "$B" rev-parse HEAD)
 ARTGB=$(jq -c --arg s "$SHAGB" '[.[] | select(.version.sha == $s)][0] // empty' <<<"$API_BODY" 2>/dev/null)
-check_match "artifact context.errors names .auger/zz-bad.yaml" 'zz-bad\.yaml' \
-	"$(jq -c '.context.errors' <<<"$ARTGB" 2>/dev/null)"
+check_match "artifact auger.errors names .auger/zz-bad.yaml" 'zz-bad\.yaml' \
+	"$(jq -c '.auger.errors' <<<"$ARTGB" 2>/dev/null)"
 check_eq "artifact releases: broken in staging" staging "$(jq -r '.releases[0].env // empty' <<<"$ARTGB" 2>/dev/null)"
 
 # The same validation for an API deploy (POST /api/releases).
