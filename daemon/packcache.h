@@ -16,8 +16,9 @@ struct packcache_entry;
 
 /*
  * The cache key of a request: repository, ref state, protocol version,
- * whether the client is go-git (it is sent offset deltas), and the request
- * bytes without the client's agent=... capability.
+ * and the request's pkt-lines without the client's agent=..., with the
+ * first want line's capabilities in sorted order (every client that asks
+ * the same gets the same bytes, go-git included).
  */
 void	packcache_key(unsigned char key[32], const char *repo,
 	    const char *state, int v2, const unsigned char *body, size_t len);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fetch cache: an identical upload-pack request at the same ref state is
 # answered from memory, byte for byte; a push changes the ref state, so the
-# next fetch sees the new tip; git and go-git answers are kept apart.
+# next fetch sees the new tip; requests that differ only in the agent or
+# the order of capabilities share an entry.
 . "$(dirname "$0")/lib.sh"
 
 start_daemon
@@ -42,11 +43,24 @@ post "$T/req-b" "$T/resp3"
 check_eq "a different agent version shares the entry" $((before + 2)) "$(hits)"
 check "... with the same bytes" cmp -s "$T/resp1" "$T/resp3"
 
-# go-git gets offset deltas: its request must not be served git's answer.
-flux_body "$TIP" go-git/5.x >"$T/req-g"
+# Every client that asks the same is sent the same bytes (packs are
+# written from stored entries, offsets for whoever takes ofs-delta): a
+# go-git agent, even one whose name has another length, shares the entry.
+flux_body "$TIP" go-git/5.4.2 >"$T/req-g"
 post "$T/req-g" "$T/resp-g"
-check_eq "go-git's first request is built, not taken from git's entry" \
-    $((before + 2)) "$(hits)"
+check_eq "go-git's request (another agent length) shares git's entry" \
+    $((before + 3)) "$(hits)"
+check "... with the same bytes" cmp -s "$T/resp1" "$T/resp-g"
+# The capabilities in another order (go-git writes agent= before shallow).
+{ pkt "want $TIP side-band-64k ofs-delta agent=go-git/5.x shallow no-progress multi_ack_detailed"$'\n'
+	pkt $'deepen 1\n'; printf '0000'; pkt $'done\n'; } >"$T/req-o"
+post "$T/req-o" "$T/resp-o"
+check_eq "capabilities in another order share the entry" $((before + 4)) "$(hits)"
+# A different capability set is a different answer.
+{ pkt "want $TIP side-band-64k ofs-delta shallow no-progress"$'\n'
+	pkt $'deepen 1\n'; printf '0000'; pkt $'done\n'; } >"$T/req-n"
+post "$T/req-n" "$T/resp-n"
+check_eq "without multi_ack_detailed: built, not shared" $((before + 4)) "$(hits)"
 
 # Real clones: the second depth-1 clone is served from the cache, complete.
 g -c protocol.version=0 clone -q --depth 1 "$URL/demo.git" "$T/c1" ||
