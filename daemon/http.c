@@ -292,7 +292,33 @@ struct gitjob {
 	size_t			 updated;
 	double			 ms;
 	struct ag_upload_stats	 pack;
+	/* Loop only: the flight this job leads, or waits in. */
+	struct flight		*flight;
+	struct gitjob		*fnext;
 };
+
+/*
+ * Single flight: concurrent identical upload-pack requests (one cache
+ * key) share one build. The first leads; the others wait, holding their
+ * connection, and are answered from the cache entry the leader leaves. If
+ * the leader failed (or its client left first), the next waiter leads; if
+ * its answer was too large to keep, every waiter builds its own (at most
+ * WORKER_PACKS_PER_REPO at a time). Loop thread only.
+ */
+struct flight {
+	unsigned char	 key[32];
+	struct gitjob	*leader;
+	struct gitjob	*waiters, *tail;
+	size_t		 n;
+	int		 ok;		/* the leader answered in full */
+	int		 landing;
+	struct flight	*next;
+};
+
+#define FLIGHT_MAX_WAITERS	4096
+
+static struct flight *flights;
+static void flight_land(struct flight *f);
 
 static double
 ms_since(const struct timespec *t0)
@@ -589,6 +615,12 @@ gitjob_run(struct job *job, struct worker *w)
 static void
 gitjob_free(struct gitjob *g)
 {
+	struct flight *f = g->flight;
+
+	if (f != NULL && f->leader == g) {
+		g->flight = NULL;
+		flight_land(f);
+	}
 	if (g->body != NULL)
 		evbuffer_free(g->body);
 	adv_unref(g->adv);
@@ -667,6 +699,8 @@ gitjob_done(struct job *job)
 		gitjob_free(g);
 		return;
 	}
+	if (g->flight != NULL && g->flight->leader == g)
+		g->flight->ok = g->status == 200 && g->err.code == 0;
 	if (g->status == 0)
 		log_info("%s %s %s by %s: cancelled, the client left before "
 		    "its turn", peer, ag_service_name(g->svc), g->name,
@@ -794,6 +828,140 @@ git_submit(struct gitjob *g)
 	}
 }
 
+static struct flight *
+flight_find(const unsigned char key[32])
+{
+	struct flight *f;
+
+	for (f = flights; f != NULL; f = f->next)
+		if (memcmp(f->key, key, 32) == 0)
+			return f;
+	return NULL;
+}
+
+/* Answers a waiter from the leader's cache entry. */
+static void
+flight_serve(struct gitjob *g, struct packcache_entry *e)
+{
+	struct stream *s = g->s;
+	struct evbuffer *b;
+	const unsigned char *data;
+	size_t len;
+
+	g->s = NULL;
+	if (stream_dead(s) || (b = evbuffer_new()) == NULL) {
+		stream_finish(s, 500, "out of memory");
+		return;
+	}
+	httpd_set_callbacks(s->req, NULL, NULL, NULL);
+	data = packcache_data(e, &len);
+	evbuffer_add_reference(b, data, len, cache_release, e);
+	httpd_add_header(s->req, "Content-Type",
+	    "application/x-git-upload-pack-result");
+	no_cache(s->req);
+	httpd_reply(s->req, 200, b);
+	evbuffer_free(b);
+	log_info("%s git-upload-pack %s by %s: ok, shared with the build "
+	    "in flight (%zu bytes)", httpd_peer(s->req), g->name,
+	    g->cred.name, len);
+	stream_free(s);
+}
+
+static struct gitjob *
+flight_pop(struct flight *f)
+{
+	struct gitjob *g = f->waiters;
+
+	if (g != NULL) {
+		f->waiters = g->fnext;
+		if (f->waiters == NULL)
+			f->tail = NULL;
+		g->fnext = NULL;
+		g->flight = NULL;
+		f->n--;
+	}
+	return g;
+}
+
+/* The leader is gone (answered, failed or refused): the waiters go on. */
+static void
+flight_land(struct flight *f)
+{
+	struct packcache_entry *e;
+	struct flight **pp;
+	struct gitjob *w;
+
+	f->leader = NULL;
+	if (f->landing)
+		return;		/* a resubmitted waiter failed at once */
+	f->landing = 1;
+	while (f->leader == NULL && f->waiters != NULL) {
+		if ((e = packcache_get(f->key)) != NULL) {
+			while ((w = flight_pop(f)) != NULL) {
+				packcache_ref(e);
+				flight_serve(w, e);
+				gitjob_free(w);
+			}
+			packcache_unref(e);
+			break;
+		}
+		if (f->ok) {
+			/* Too large to keep: each builds its own. */
+			while ((w = flight_pop(f)) != NULL)
+				git_submit(w);
+			break;
+		}
+		w = flight_pop(f);
+		if (stream_dead(w->s)) {
+			stream_finish(w->s, 200, NULL);
+			w->s = NULL;
+			gitjob_free(w);
+			continue;
+		}
+		f->leader = w;
+		w->flight = f;
+		git_submit(w);	/* refused: gitjob_free lands it again */
+	}
+	f->landing = 0;
+	if (f->leader != NULL)
+		return;
+	for (pp = &flights; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	free(f);
+}
+
+/*
+ * Joins the flight of g's key as a waiter (1), or makes g the leader of a
+ * new one (0; g is then submitted by the caller).
+ */
+static int
+flight_join(struct gitjob *g)
+{
+	struct flight *f = flight_find(g->key);
+
+	if (f != NULL && f->leader != NULL && f->n < FLIGHT_MAX_WAITERS) {
+		g->flight = f;
+		if (f->tail != NULL)
+			f->tail->fnext = g;
+		else
+			f->waiters = g;
+		f->tail = g;
+		f->n++;
+		return 1;
+	}
+	if (f == NULL && (f = calloc(1, sizeof *f)) != NULL) {
+		memcpy(f->key, g->key, 32);
+		f->leader = g;
+		f->next = flights;
+		flights = f;
+		g->flight = f;
+	}
+	return 0;
+}
+
 /* The upload-pack body is all here: the fetch cache, or a worker. */
 static void
 upload_body(struct httpd_req *req, void *arg)
@@ -827,6 +995,8 @@ upload_body(struct httpd_req *req, void *arg)
 		gitjob_free(g);
 		return;
 	}
+	if (g->has_key && flight_join(g))
+		return;
 	git_submit(g);
 }
 

@@ -259,6 +259,14 @@ packcache_unref(struct packcache_entry *e)
 }
 
 void
+packcache_ref(struct packcache_entry *e)
+{
+	pthread_mutex_lock(&pc.mu);
+	e->refcnt++;
+	pthread_mutex_unlock(&pc.mu);
+}
+
+void
 packcache_stats(size_t *entries, size_t *bytes, size_t *hits)
 {
 	pthread_mutex_lock(&pc.mu);

@@ -28,6 +28,7 @@ void	packcache_put(const unsigned char key[32], const unsigned char *data,
 	    size_t len);
 const unsigned char *packcache_data(const struct packcache_entry *e,
 	    size_t *len);
+void	packcache_ref(struct packcache_entry *e);
 void	packcache_unref(struct packcache_entry *e);
 void	packcache_stats(size_t *entries, size_t *bytes, size_t *hits);
 void	packcache_free_all(void);

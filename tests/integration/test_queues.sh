@@ -13,12 +13,18 @@ head -c $((16 << 20)) /dev/urandom >"$W/blob.bin"
 commit_files "$W" "big" || die "commit"
 g -C "$W" push -q origin main || die "push"
 tip=$(git -C "$W" rev-parse HEAD)
-printf '0032want %s\n00000009done\n' "$tip" >"$T/req"
+# Six different requests (identical ones would share one build: the
+# single flight), told apart by harmless capabilities.
+caps=("" " ofs-delta" " no-progress" " thin-pack" " ofs-delta no-progress" " include-tag")
+pkt() { printf '%04x%s' $((${#1} + 4)) "$1"; }
+for i in 1 2 3 4 5 6; do
+	{ pkt "want $tip${caps[$((i - 1))]}"$'\n'; printf '00000009done\n'; } >"$T/req$i"
+done
 
 # slow_clone N: a clone reading at 8 KB/s, for at most 40 s.
 slow_clone() {
 	curl -s -o "$T/slow$1.out" --limit-rate 8k --max-time 40 -H "Authorization: Bearer $TOKEN" \
-		-H 'Content-Type: application/x-git-upload-pack-request' --data-binary @"$T/req" \
+		-H 'Content-Type: application/x-git-upload-pack-request' --data-binary @"$T/req$1" \
 		"$URL/big.git/git-upload-pack" &
 	SLOW+=($!)
 	track $!

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The fleet: many clusters' go-git asking for the same new tip at once.
+# Concurrent identical upload-pack requests share one pack build (single
+# flight); each waiter gets the same bytes, complete.
+. "$(dirname "$0")/lib.sh"
+
+start_daemon
+create_repo fleet
+W=$T/w
+new_work "$W" fleet
+# Enough content that a build takes a moment (the requests overlap it).
+awk -v dir="$W" 'BEGIN { srand(3); for (f = 0; f < 4000; f++) { p = sprintf("%s/apps/a%02d/f%04d.yaml", dir, f % 40, f); if (f < 40) system("mkdir -p " dir "/apps/a" sprintf("%02d", f)); for (i = 0; i < 20; i++) printf "k%d: %08x%08x\n", i, rand() * 4294967295, rand() * 4294967295 >p; close(p) } }'
+commit_files "$W" "many" >/dev/null || die "commit"
+g -C "$W" push -q origin main || die "push"
+TIP=$(git -C "$W" rev-parse HEAD)
+
+# N concurrent requests, Flux's shape (go-git 5: no multi_ack, agent
+# before shallow), released together; RESULTS: one status line each.
+N=24
+python3 - "$URL/fleet.git/git-upload-pack" "$TOKEN" "$TIP" "$N" "$T/resp" <<'EOF' >"$T/fleet.out" 2>&1
+import sys, threading, urllib.request
+url, tok, tip, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def pkt(s):
+    b = s.encode()
+    return b"%04x" % (len(b) + 4) + b
+body = (pkt("want %s side-band-64k ofs-delta agent=go-git/5.%d shallow no-progress\n" % (tip, 0))
+        + pkt("deepen 1\n") + b"0000" + pkt("done\n"))
+go = threading.Barrier(n)
+def one(i):
+    req = urllib.request.Request(url, data=body, headers={
+        "Authorization": "Bearer " + tok,
+        "Content-Type": "application/x-git-upload-pack-request"})
+    go.wait()
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            data = r.read()
+        open("%s.%d" % (out, i), "wb").write(data)
+        with lock:
+            res.append("status %d %d" % (r.status, len(data)))
+    except Exception as e:
+        with lock:
+            res.append("error %s" % e)
+lock = threading.Lock()
+res = []
+ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("\n".join(res))
+EOF
+check_eq "$N concurrent identical requests: all answered 200" "$N" "$(grep -c '^status 200' "$T/fleet.out")"
+builds=$(grep -c "git-upload-pack fleet by admin: ok, [0-9]* objects" "$DAEMON_LOG")
+shared=$(grep -c "git-upload-pack fleet by admin: ok, shared with the build in flight" "$DAEMON_LOG")
+hits=$(grep -c "git-upload-pack fleet by admin: ok, from the fetch cache" "$DAEMON_LOG")
+check_eq "one pack build for $N concurrent identical requests (shared: $shared, cache hits: $hits)" 1 "$builds"
+check "most of them waited for that build rather than arriving after it" [ "$shared" -ge 1 ]
+same=1
+for i in $(seq 1 $((N - 1))); do cmp -s "$T/resp.0" "$T/resp.$i" || same=0; done
+check_eq "every answer is byte for byte the same" 1 "$same"
+# The answer is complete: shallow, flush, NAK, then the pack on band 1.
+python3 - "$T/resp.0" "$T/fleet.pack" <<'EOF' || fail "the shared answer parses"
+import sys
+d = open(sys.argv[1], "rb").read(); i = 0; pack = b""
+while i < len(d):
+    n = int(d[i:i + 4], 16)
+    if n == 0: i += 4; continue
+    p = d[i + 4:i + n]; i += n
+    if p[:1] == b"\x01": pack += p[1:]
+open(sys.argv[2], "wb").write(pack)
+EOF
+git init -q --bare "$T/check"
+check "the shared answer's pack indexes" git -C "$T/check" index-pack --stdin <"$T/fleet.pack"
+
+# A client that leaves while it waits costs nothing and breaks nothing.
+commit_files "$W" "next" "apps/a00/new.yaml=k: v" >/dev/null && g -C "$W" push -q origin main || die "push 2"
+TIP2=$(git -C "$W" rev-parse HEAD)
+python3 - "$URL/fleet.git/git-upload-pack" "$TOKEN" "$TIP2" <<'EOF' >"$T/leave.out" 2>&1
+import sys, socket, threading, urllib.parse, urllib.request
+url, tok, tip = sys.argv[1], sys.argv[2], sys.argv[3]
+def pkt(s):
+    b = s.encode()
+    return b"%04x" % (len(b) + 4) + b
+body = (pkt("want %s side-band-64k ofs-delta agent=go-git/5.x shallow no-progress\n" % tip)
+        + pkt("deepen 1\n") + b"0000" + pkt("done\n"))
+u = urllib.parse.urlparse(url)
+def leaver():
+    s = socket.create_connection((u.hostname, u.port))
+    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n" % (u.path, tok, len(body))).encode() + body)
+    s.close()
+def stayer(res):
+    req = urllib.request.Request(url, data=body, headers={"Authorization": "Bearer " + tok, "Content-Type": "application/x-git-upload-pack-request"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        res.append((r.status, len(r.read())))
+res = []
+ts = [threading.Thread(target=leaver) for _ in range(6)] + [threading.Thread(target=stayer, args=(res,)) for _ in range(6)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(res)
+print("ok" if len(res) == 6 and all(s == 200 and n > 100 for s, n in res) else "bad")
+EOF
+check_eq "clients that leave mid-flight: the others all get their answer" ok "$(tail -n 1 "$T/leave.out")"
+check "daemon alive" daemon_alive
+finish
