@@ -36,6 +36,7 @@ struct augerd {
 	struct httpd_limits	 http_limits;
 	int			 shutdown_grace;	/* --shutdown-grace, s */
 	int			 maint_grace;	/* --maint-grace, s */
+	int			 prewarm;	/* --prewarm: branches, 0 off */
 	/* SSH connections not yet authenticated (see ssh.h). */
 	int			 ssh_startups_begin;	/* --ssh-max-startups */
 	int			 ssh_startups_rate;	/* percent */

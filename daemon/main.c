@@ -30,6 +30,7 @@
 #include "log.h"
 #include "maint.h"
 #include "packcache.h"
+#include "prewarm.h"
 #include "repostate.h"
 #include "ssh.h"
 #include "worker.h"
@@ -121,6 +122,9 @@ usage(FILE *f)
 "                      it a git client gets ERR \"busy\" (default %d)\n"
 "  --maint-grace SECS  old packs stay this long after a repack, for readers\n"
 "                      in flight (default %d)\n"
+"  --prewarm N         after refs move, build Flux's depth-1 replies for the\n"
+"                      tips of N branches (HEAD's first) into the fetch\n"
+"                      cache (default 4; 0: off)\n"
 "  --shutdown-grace SECS\n"
 "                      on SIGTERM/SIGINT, time for what is in flight to\n"
 "                      finish before it is cut; a second signal cuts at\n"
@@ -322,6 +326,7 @@ main(int argc, char **argv)
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "maint-grace", required_argument, NULL, 'M' },
+		{ "prewarm", required_argument, NULL, 'W' },
 		{ "max-queued", required_argument, NULL, 'Q' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -355,6 +360,7 @@ main(int argc, char **argv)
 	augerd.ssh_startups_per_addr = SSH_STARTUPS_PER_ADDR;
 	augerd.ssh_login_grace = SSH_LOGIN_GRACE;
 	augerd.maint_grace = AG_MAINTAIN_GRACE;
+	augerd.prewarm = 4;
 	if (argc > 1 && (strcmp(argv[1], "reindex") == 0 ||
 	    strcmp(argv[1], "maintain") == 0)) {
 		/* augerd reindex|maintain --data DIR: one job, then exit. */
@@ -414,6 +420,11 @@ main(int argc, char **argv)
 		case 'M':
 			if (int_flag("--maint-grace", optarg, 0, 86400,
 			    &augerd.maint_grace) < 0)
+				return 2;
+			break;
+		case 'W':
+			if (int_flag("--prewarm", optarg, 0, 64,
+			    &augerd.prewarm) < 0)
 				return 2;
 			break;
 		case 'C':
@@ -551,7 +562,7 @@ main(int argc, char **argv)
 		log_warn("cannot start workers");
 		goto out;
 	}
-	if (maint_start(augerd.base) < 0)
+	if (maint_start(augerd.base) < 0 || prewarm_start(augerd.base) < 0)
 		goto out;
 	if (http_start(augerd.base, listen, bound, sizeof bound) < 0) {
 		log_warn("cannot listen on %s: %s", listen, strerror(errno));
@@ -600,6 +611,7 @@ main(int argc, char **argv)
 		_exit(0);
 	}
 out:
+	prewarm_stop();
 	ssh_stop(0);
 	worker_stop();
 	http_stop();

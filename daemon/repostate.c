@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auger/pkt.h"
+#include "prewarm.h"
 #include "repostate.h"
 
 #define REPOSTATE_BUCKETS 1024
@@ -165,6 +166,7 @@ repostate_moved(struct repostate *s, git_repository *repo)
 	repostate_bump(s);
 	if (repostate_refresh(s, repo, &fresh, NULL) == 0)
 		adv_unref(fresh);
+	prewarm_ask(s->name);
 }
 
 void

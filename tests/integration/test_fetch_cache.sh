@@ -5,6 +5,7 @@
 # the order of capabilities share an entry.
 . "$(dirname "$0")/lib.sh"
 
+AUGERD_ARGS="--prewarm 0"	# the cache itself, not what pre-warm puts in it
 start_daemon
 create_repo demo
 

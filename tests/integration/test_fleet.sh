@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The fleet: many clusters' go-git asking for the same new tip at once.
 # Concurrent identical upload-pack requests share one pack build (single
-# flight); each waiter gets the same bytes, complete.
+# flight); each waiter gets the same bytes, complete. And when refs move,
+# Flux's depth-1 replies are built ahead (pre-warm): the first poll after
+# a push is already a cache hit.
 . "$(dirname "$0")/lib.sh"
+need_interop
 
+# First without pre-warm, so that the requests below meet a cold cache.
+AUGERD_ARGS="--prewarm 0"
 start_daemon
 create_repo fleet
 W=$T/w
@@ -98,5 +103,35 @@ print(res)
 print("ok" if len(res) == 6 and all(s == 200 and n > 100 for s, n in res) else "bad")
 EOF
 check_eq "clients that leave mid-flight: the others all get their answer" ok "$(tail -n 1 "$T/leave.out")"
+check "daemon alive" daemon_alive
+
+# Pre-warm (the default): after a push, the replies are ready.
+stop_daemon || fail "stop"
+AUGERD_ARGS=""
+start_daemon "$DATA"
+git -C "$W" remote set-url origin "$URL/fleet.git"
+git -C "$W" checkout -q -b side && commit_files "$W" "side" "apps/a01/side.yaml=k: s" >/dev/null &&
+	git -C "$W" checkout -q main && commit_files "$W" "third" "apps/a00/third.yaml=k: t" >/dev/null || die "commits"
+g -C "$W" push -q origin main side || die "push 3"
+TIP3=$(git -C "$W" rev-parse main)
+n=0
+while [ $n -lt 100 ] && ! grep -q "prewarm fleet: " "$DAEMON_LOG"; do sleep 0.1; n=$((n + 1)); done
+check_match "after the push, the depth-1 replies are built ahead" "prewarm fleet: 4 depth-1 replies built for the new tips" "$(cat "$DAEMON_LOG")"
+before=$(grep -c "git-upload-pack fleet by admin: ok, [0-9]* objects" "$DAEMON_LOG")
+hits0=$(grep -c "git-upload-pack fleet by admin: ok, from the fetch cache" "$DAEMON_LOG")
+# Flux's exact request (go-git 5, with and without multi_ack_detailed),
+# then the real go-git client, as Flux clones: depth 1, one branch, no tags.
+out=$(AUGER_USER=flux AUGER_TOKEN=$TOKEN "$FLUXBYTES" "$URL/fleet.git" "$T/fb1.pack" 2>&1)
+check_match "Flux's request (multi_ack_detailed): answered" "TIP $TIP3" "$out"
+out=$(AUGER_USER=flux AUGER_TOKEN=$TOKEN "$FLUXBYTES" --no-multi-ack "$URL/fleet.git" "$T/fb2.pack" 2>&1)
+check_match "Flux's request (go-git 5.4, no multi_ack): answered" "TIP $TIP3" "$out"
+out=$(AUGER_USER=flux AUGER_TOKEN=$TOKEN timeout -k 5 "$CMD_TIMEOUT" "$GOGIT_CLIENT" clone "$URL/fleet.git" "$T/gg" --depth 1 --branch main 2>&1) || fail "go-git clone" "$out"
+check_eq "go-git clone: the new tip" "$TIP3" "$(git -C "$T/gg" rev-parse HEAD 2>/dev/null)"
+out=$(AUGER_USER=flux AUGER_TOKEN=$TOKEN timeout -k 5 "$CMD_TIMEOUT" "$GOGIT_CLIENT" clone "$URL/fleet.git" "$T/gg2" --depth 1 --branch side 2>&1) || fail "go-git clone of side" "$out"
+after=$(grep -c "git-upload-pack fleet by admin: ok, [0-9]* objects" "$DAEMON_LOG")
+hits=$(grep -c "git-upload-pack fleet by admin: ok, from the fetch cache" "$DAEMON_LOG")
+check_eq "none of them built a pack (all pre-warmed)" "$before" "$after"
+check_eq "all four were fetch-cache hits" $((hits0 + 4)) "$hits"
+check "the pre-warmed pack indexes" git -C "$T/check" index-pack --stdin <"$T/fb2.pack"
 check "daemon alive" daemon_alive
 finish

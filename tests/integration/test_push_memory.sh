@@ -4,7 +4,8 @@
 # bodies to RSS).
 . "$(dirname "$0")/lib.sh"
 
-AUGERD_ARGS="--workers 8"
+# Pushes only: pre-warm (a pack job after each push) is measured elsewhere.
+AUGERD_ARGS="--workers 8 --prewarm 0"
 start_daemon
 for i in 1 2 3 4 5 6 7 8; do
 	create_repo "big$i"
