@@ -1,7 +1,7 @@
 # auger: hand-written Makefile. `make`, `make test`, `make run`, `make SAN=1`.
 VERSION	:= 0.1.0
 CC	?= cc
-PKGS	:= libgit2 libevent libevent_pthreads libssh jansson yaml-0.1 lmdb zlib libcrypto
+PKGS	:= libgit2 libevent libevent_pthreads libevent_openssl libssh jansson yaml-0.1 lmdb zlib libssl libcrypto
 OPT	?= -O2
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	   -Iinclude -DAG_VERSION='"$(VERSION)"' -pthread

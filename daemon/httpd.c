@@ -21,10 +21,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "tls.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -901,6 +903,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		 * destroy the reply before the client reads it: shut the
 		 * write side and drain what comes, for a moment.
 		 */
+		if (bufferevent_openssl_get_ssl(c->bev) != NULL)
+			/* TLS: close_notify first, then the TCP half-close. */
+			SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
 		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 		conn_set_state(c, CONN_LINGER);
 		c->window_bytes = 0;
@@ -991,9 +996,27 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		refuse(fd, addr, "too many connections from this address");
 		return;
 	}
-	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->bev = bufferevent_socket_new(httpd_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		refuse(fd, addr, "out of memory");
+		return;
+	}
+	if (tls_enabled()) {
+		/*
+		 * The handshake runs inside the request-head deadline: a
+		 * client that stalls in it is cut like a slow head.
+		 */
+		SSL *ssl = tls_new();
+
+		if (ssl != NULL && (c->bev = bufferevent_openssl_socket_new(
+		    httpd_base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			SSL_free(ssl);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(httpd_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
 		free(c);
 		refuse(fd, addr, "out of memory");
 		return;

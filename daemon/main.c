@@ -33,6 +33,7 @@
 #include "prewarm.h"
 #include "repostate.h"
 #include "ssh.h"
+#include "tls.h"
 #include "worker.h"
 
 struct augerd augerd;
@@ -101,7 +102,10 @@ usage(FILE *f)
 "                      admin.token, http.addr\n"
 "  --http HOST:PORT    HTTP listener (default 127.0.0.1:8080; port 0 picks\n"
 "                      a free port, written to DIR/http.addr)\n"
-"  --public-url URL    base URL clients use (default http://HOST:PORT)\n"
+"  --public-url URL    base URL clients use (default http://HOST:PORT, or\n"
+"                      https:// with TLS)\n"
+"  --tls-cert FILE     serve HTTPS: the certificate chain, PEM, leaf first\n"
+"  --tls-key FILE      its private key, PEM (both reloaded on SIGHUP)\n"
 "  --workers N         worker threads for packs and API calls (default:\n"
 "                      the number of cores)\n"
 "  --max-push BYTES    largest accepted push (default %lu)\n"
@@ -240,7 +244,23 @@ admin_token(void)
  * runs after that is left to the exit: refs move by compare-and-swap and
  * LMDB commits whole, so nothing acknowledged is lost.
  */
-static struct event *sig_term, *sig_int, *stop_timer;
+static struct event *sig_term, *sig_int, *sig_hup, *stop_timer;
+
+/* SIGHUP: new TLS files for new connections; open ones keep theirs. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	char msg[512];
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	if (tls_reload(msg, sizeof msg) < 0)
+		log_warn("SIGHUP: TLS not reloaded, still serving the old "
+		    "certificate: %s", msg);
+	else
+		log_info("SIGHUP: TLS certificate and key reloaded");
+}
 static int stopping, cut_done, hard_exit;
 static struct timespec stop_at, cut_at;
 static double cut_wait;
@@ -327,6 +347,8 @@ main(int argc, char **argv)
 		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "maint-grace", required_argument, NULL, 'M' },
 		{ "prewarm", required_argument, NULL, 'W' },
+		{ "tls-cert", required_argument, NULL, 'X' },
+		{ "tls-key", required_argument, NULL, 'Y' },
 		{ "max-queued", required_argument, NULL, 'Q' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -341,6 +363,7 @@ main(int argc, char **argv)
 	struct ag_err err = { 0, "" };
 	const char *data = "./data", *listen = "127.0.0.1:8080";
 	const char *public_url = NULL, *ssh_listen = "127.0.0.1:2222";
+	const char *tls_cert = NULL, *tls_key = NULL;
 	const char *config_path = NULL;
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
@@ -374,6 +397,8 @@ main(int argc, char **argv)
 		case 'd': data = optarg; break;
 		case 'H': listen = optarg; break;
 		case 'u': public_url = optarg; break;
+		case 'X': tls_cert = optarg; break;
+		case 'Y': tls_key = optarg; break;
 		case 'w':
 			workers = strtol(optarg, NULL, 10);
 			if (workers < 1 || workers > 256) {
@@ -564,6 +589,20 @@ main(int argc, char **argv)
 	}
 	if (maint_start(augerd.base) < 0 || prewarm_start(augerd.base) < 0)
 		goto out;
+	if ((tls_cert == NULL) != (tls_key == NULL)) {
+		log_warn("--tls-cert and --tls-key go together");
+		rc = 2;
+		goto out;
+	}
+	if (tls_cert != NULL) {
+		char msg[512];
+
+		if (tls_load(tls_cert, tls_key, msg, sizeof msg) < 0) {
+			log_warn("%s", msg);
+			rc = 2;
+			goto out;
+		}
+	}
 	if (http_start(augerd.base, listen, bound, sizeof bound) < 0) {
 		log_warn("cannot listen on %s: %s", listen, strerror(errno));
 		goto out;
@@ -573,7 +612,7 @@ main(int argc, char **argv)
 		    public_url);
 	else
 		snprintf(augerd.public_url, sizeof augerd.public_url,
-		    "http://%s", bound);
+		    "%s://%s", tls_enabled() ? "https" : "http", bound);
 	snprintf(path, sizeof path, "%s/http.addr", augerd.data);
 	snprintf(line, sizeof line, "%s\n", bound);
 	if (write_file(path, line, 0644) < 0)
@@ -595,9 +634,12 @@ main(int argc, char **argv)
 	    "most %d HTTP connections (%d per address)", AG_VERSION,
 	    augerd.data, augerd.workers, nofile, augerd.http_limits.max_conns,
 	    augerd.http_limits.max_conns_per_addr);
-	log_info("listening on http://%s (public URL %s)", bound,
-	    augerd.public_url);
+	log_info("listening on %s://%s (public URL %s)", tls_enabled() ?
+	    "https" : "http", bound, augerd.public_url);
 	sig_term = evsignal_new(augerd.base, SIGTERM, on_signal, NULL);
+	if (tls_enabled() && (sig_hup = evsignal_new(augerd.base, SIGHUP,
+	    on_hup, NULL)) != NULL)
+		event_add(sig_hup, NULL);
 	sig_int = evsignal_new(augerd.base, SIGINT, on_signal, NULL);
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
@@ -619,6 +661,9 @@ out:
 		event_free(sig_term);
 	if (sig_int)
 		event_free(sig_int);
+	if (sig_hup)
+		event_free(sig_hup);
+	tls_free();
 	if (stop_timer)
 		event_free(stop_timer);
 	maint_stop();

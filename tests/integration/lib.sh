@@ -41,6 +41,8 @@ unset GIT_CONFIG_GLOBAL GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTOR
 	GIT_TRACE_CURL GIT_ASKPASS SSH_ASKPASS http_proxy https_proxy HTTP_PROXY \
 	HTTPS_PROXY ALL_PROXY all_proxy 2>/dev/null || true
 export NO_PROXY='*' no_proxy='*'
+# A CA bundle from the environment would override http.sslCAInfo.
+unset GIT_SSL_CAINFO GIT_SSL_CAPATH
 export GIT_TERMINAL_PROMPT=0
 export GIT_AUTHOR_NAME="Auger Test" GIT_AUTHOR_EMAIL="test@auger.invalid"
 export GIT_COMMITTER_NAME="Auger Test" GIT_COMMITTER_EMAIL="test@auger.invalid"
@@ -200,14 +202,15 @@ start_daemon() {
 	127.0.0.1:[0-9]*) ;;
 	*) die "http.addr does not hold 127.0.0.1:PORT" "got: $ADDR" ;;
 	esac
-	URL="http://$ADDR"
+	# TLS_CA: the daemon serves HTTPS (--tls-cert), signed by that CA.
+	if [ -n "${TLS_CA:-}" ]; then URL="https://$ADDR"; else URL="http://$ADDR"; fi
 	[ -s "$DATA/admin.token" ] || die "no $DATA/admin.token after start"
 	TOKEN=$(head -n 1 "$DATA/admin.token")
 	[ -n "$TOKEN" ] || die "empty admin token"
 	# Wait until the API answers (the listener may be up just before routing).
 	i=0
 	while [ $i -lt 50 ]; do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $TOKEN" "$URL/api/repos")" != 000 ]; then
+		if [ "$(curl -s ${TLS_CA:+--cacert "$TLS_CA"} -o /dev/null -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $TOKEN" "$URL/api/repos")" != 000 ]; then
 			return 0
 		fi
 		sleep 0.1
@@ -253,6 +256,7 @@ git_noauth() { timeout -k 5 "$CMD_TIMEOUT" git -c credential.helper= "$@"; }
 api() {
 	local method=$1 path=$2 body=${3:-} tok=${4-$TOKEN}
 	local args=(-s -o "$T/api.body" -w '%{http_code}' --max-time 30 -X "$method")
+	[ -n "${TLS_CA:-}" ] && args+=(--cacert "$TLS_CA")
 	[ -n "$tok" ] && args+=(-H "Authorization: Bearer $tok")
 	[ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	API_STATUS=$(curl "${args[@]}" "$URL$path")

@@ -18,7 +18,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -29,6 +32,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -187,10 +191,31 @@ func clone(args []string) {
 	fmt.Printf("HEAD %s\n", head.Hash())
 }
 
+// caBundle: with AUGER_CA_FILE set, https URLs trust that PEM bundle only
+// (as Flux's GitRepository secret with a ca.crt does), on a new transport.
+func caBundle() {
+	f := os.Getenv("AUGER_CA_FILE")
+	if f == "" {
+		return
+	}
+	pem, err := os.ReadFile(f)
+	if err != nil {
+		fatal("CA file %s: %v", f, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		fatal("CA file %s: no certificate in it", f)
+	}
+	client.InstallProtocol("https", githttp.NewClient(&http.Client{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}))
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
+	caBundle()
 	switch os.Args[1] {
 	case "ls-refs":
 		lsRefs(os.Args[2:])
