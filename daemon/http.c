@@ -5,12 +5,16 @@
  * through a bounded buffer, so the loop only moves bytes.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -295,6 +299,27 @@ struct gitjob {
 	/* Loop only: the flight this job leads, or waits in. */
 	struct flight		*flight;
 	struct gitjob		*fnext;
+	struct spool		*sp;		/* a waiter reading the spool */
+	uint64_t		 foff;		/* how far it has been sent */
+	int			 fstarted;
+	/* Worker side, the leader: the spool it writes (borrowed). */
+	struct spool		*lead_sp;
+};
+
+/*
+ * The bytes of a build in flight, as they are produced: the leader's
+ * worker appends them to an unlinked file under DATA/cache/ and every
+ * waiter is sent what is there at its own pace (its own read offset, at
+ * most HTTP_STREAM_HIGH unsent in memory), however far behind it is.
+ */
+struct spool {
+	int		 fd;
+	_Atomic uint64_t written;
+	_Atomic int	 state;		/* 0 running, 1 complete, -1 failed */
+	_Atomic int	 readers;	/* waiters still reading */
+	struct event	*wake;
+	int		 refs;		/* loop: the flight + each reader */
+	struct gitjob	*rl;		/* loop: the readers, by fnext */
 };
 
 /*
@@ -312,6 +337,7 @@ struct flight {
 	size_t		 n;
 	int		 ok;		/* the leader answered in full */
 	int		 landing;
+	struct spool	*sp;		/* the leader's bytes, or NULL */
 	struct flight	*next;
 };
 
@@ -403,6 +429,8 @@ struct bodyio {
 	unsigned char		*zin;
 	int			 zend;
 	struct stream		*s;
+	int			 s_gone;	/* s's client left (spool goes on) */
+	struct spool		*sp;		/* a flight's spool, or NULL */
 	int			 capture;
 	unsigned char		*copy;
 	size_t			 copylen, copycap;
@@ -471,8 +499,12 @@ body_write(void *ctx, const void *buf, size_t len)
 	unsigned char *np;
 	size_t cap;
 
-	if (b->capture && b->copylen + len > PACKCACHE_MAX_ENTRY)
-		b->capture = 0;	/* too big to keep */
+	if (b->capture && b->copylen + len > PACKCACHE_MAX_ENTRY) {
+		b->capture = 0;	/* too big to keep: let the copy go now */
+		free(b->copy);
+		b->copy = NULL;
+		b->copylen = b->copycap = 0;
+	}
 	if (b->capture && b->copylen + len > b->copycap) {
 		cap = b->copycap ? b->copycap : 65536;
 		while (cap < b->copylen + len)
@@ -488,7 +520,27 @@ body_write(void *ctx, const void *buf, size_t len)
 		memcpy(b->copy + b->copylen, buf, len);
 		b->copylen += len;
 	}
-	return stream_write(b->s, buf, len);
+	if (b->sp != NULL) {
+		uint64_t at = atomic_load(&b->sp->written);
+
+		if (pwrite(b->sp->fd, buf, len, (off_t)at) != (ssize_t)len)
+			b->sp = NULL;	/* disk full: waiters fall back */
+		else {
+			atomic_store(&b->sp->written, at + len);
+			event_active(b->sp->wake, EV_READ, 0);
+		}
+	}
+	if (b->s_gone || b->s == NULL)
+		return b->s == NULL && b->sp == NULL ? -1 : 0;
+	if (stream_write(b->s, buf, len) < 0) {
+		/* Its own client left: go on for the ones reading along. */
+		if (b->sp != NULL && atomic_load(&b->sp->readers) > 0) {
+			b->s_gone = 1;
+			return 0;
+		}
+		return -1;
+	}
+	return 0;
 }
 
 /* Worker side, before it starts: a clone whose client left is skipped. */
@@ -497,14 +549,20 @@ gitjob_cancelled(struct job *job)
 {
 	struct gitjob *g = (struct gitjob *)job;
 
+	if (g->lead_sp != NULL)	/* a builder: while anyone reads along */
+		return atomic_load(&g->lead_sp->readers) == 0;
 	return g->s != NULL && g->op == GIT_UPLOAD && stream_dead(g->s);
 }
 
-/* The packbuilder polls this while it searches deltas. */
+/* The pack writer polls this: stop when nobody reads any more. */
 static int
 gitjob_gone(void *arg)
 {
-	return stream_dead(arg);
+	struct bodyio *b = arg;
+
+	if (b->sp != NULL && atomic_load(&b->sp->readers) > 0)
+		return 0;
+	return b->s == NULL || b->s_gone || stream_dead(b->s);
 }
 
 static void
@@ -571,6 +629,7 @@ gitjob_run(struct job *job, struct worker *w)
 		}
 	}
 	bio.s = g->s;
+	bio.sp = g->lead_sp;
 	bio.capture = g->has_key;
 	io.read = body_read;
 	io.write = body_write;
@@ -580,7 +639,7 @@ gitjob_run(struct job *job, struct worker *w)
 	if (g->op == GIT_UPLOAD) {
 		struct ag_upload_opts o = { .stateless = 1,
 		    .stats = &g->pack,
-		    .cancelled = gitjob_gone, .cancel_arg = g->s };
+		    .cancelled = gitjob_gone, .cancel_arg = &bio };
 		int rc;
 
 		rc = g->v2 ? ag_upload_v2(repo, adv->refs, &io, &o, &g->err) :
@@ -588,6 +647,12 @@ gitjob_run(struct job *job, struct worker *w)
 		/* A whole, clean answer serves the next identical request. */
 		if (rc == 0 && g->err.code == 0 && bio.capture)
 			packcache_put(g->key, bio.copy, bio.copylen);
+		if (g->lead_sp != NULL) {
+			/* The readers along learn how it ended. */
+			atomic_store(&g->lead_sp->state, rc == 0 &&
+			    g->err.code == 0 && bio.sp != NULL ? 1 : -1);
+			event_active(g->lead_sp->wake, EV_READ, 0);
+		}
 	} else {
 		struct ag_receive_opts o = {
 			.ref_lock = &st->ref_lock,
@@ -689,8 +754,28 @@ static void
 gitjob_done(struct job *job)
 {
 	struct gitjob *g = (struct gitjob *)job;
-	const char *peer = httpd_peer(g->req);
+	const char *peer;
 
+	if (g->req == NULL) {
+		/* A flight's builder: its readers are on the spool. */
+		if (g->flight != NULL && g->flight->leader == g)
+			g->flight->ok = g->status == 200 && g->err.code == 0;
+		if (g->status == 0)
+			log_info("git-upload-pack %s by %s: cancelled, every "
+			    "reader left before its turn", g->name, g->cred.name);
+		else if (g->err.code != 0)
+			log_info("git-upload-pack %s: the shared build failed: "
+			    "%s", g->name, g->err.msg);
+		else
+			log_info("git-upload-pack %s by %s: ok, %zu objects "
+			    "(%zu reused, %zu deltas), %" PRIu64 " bytes, "
+			    "%.1f ms, one build for the readers along", g->name,
+			    g->cred.name, g->pack.objects, g->pack.reused,
+			    g->pack.deltas, g->pack.bytes, g->ms);
+		gitjob_free(g);
+		return;
+	}
+	peer = httpd_peer(g->req);
 	if (g->op == GIT_ADV) {
 		if (g->adv != NULL)
 			reply_adv(g->req, adv_ref(g->adv), g->svc);
@@ -828,6 +913,182 @@ git_submit(struct gitjob *g)
 	}
 }
 
+static void spool_pump(struct gitjob *g);
+
+static void
+spool_unref(struct spool *sp)
+{
+	if (--sp->refs > 0)
+		return;
+	event_free(sp->wake);
+	close(sp->fd);
+	free(sp);
+}
+
+/* Loop: the leader wrote more, or finished: every reader moves on. */
+static void
+spool_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct spool *sp = arg;
+	struct gitjob *g, *next;
+
+	(void)fd;
+	(void)what;
+	sp->refs++;		/* a reader that ends must not free it here */
+	for (g = sp->rl; g != NULL; g = next) {
+		next = g->fnext;
+		spool_pump(g);
+	}
+	spool_unref(sp);
+}
+
+/* An unlinked file under DATA/cache/ for one flight, or NULL. */
+static struct spool *
+spool_new(void)
+{
+	char dir[4200], path[4300];
+	struct spool *sp;
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s/cache", augerd.data);
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0) {
+		snprintf(path, sizeof path, "%s/spool.XXXXXX", dir);
+		if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
+			return NULL;
+		unlink(path);
+	}
+	if ((sp = calloc(1, sizeof *sp)) == NULL ||
+	    (sp->wake = event_new(augerd.base, -1, 0, spool_wake, sp)) ==
+	    NULL) {
+		free(sp);
+		close(fd);
+		return NULL;
+	}
+	sp->fd = fd;
+	sp->refs = 1;
+	return sp;
+}
+
+static void
+spool_drained(struct httpd_req *req, void *arg)
+{
+	(void)req;
+	spool_pump(arg);
+}
+
+static void
+spool_closed(struct httpd_req *req, void *arg)
+{
+	struct gitjob *g = arg;
+
+	(void)req;
+	stream_kill(g->s);
+	/* Ended from the loop's next turn, not inside the callback. */
+	event_active(g->sp->wake, EV_READ, 0);
+}
+
+/* Takes reader g off its spool (the caller ends or resubmits it). */
+static void
+spool_leave(struct gitjob *g)
+{
+	struct spool *sp = g->sp;
+	struct gitjob **pp;
+
+	httpd_set_callbacks(g->req, NULL, NULL, NULL);
+	for (pp = &sp->rl; *pp != NULL; pp = &(*pp)->fnext)
+		if (*pp == g) {
+			*pp = g->fnext;
+			break;
+		}
+	g->fnext = NULL;
+	g->sp = NULL;
+	atomic_fetch_sub(&sp->readers, 1);
+	spool_unref(sp);
+}
+
+/*
+ * Loop: sends reader g what the leader has written beyond g's offset, as
+ * far as g's connection takes it (HTTP_STREAM_HIGH unsent at most); ends
+ * g's reply at the end of a complete build. A build that failed before g
+ * got a byte sends g to build its own; after, g's reply is cut short.
+ */
+static void
+spool_pump(struct gitjob *g)
+{
+	struct spool *sp = g->sp;
+	uint64_t w = atomic_load(&sp->written);
+	int st = atomic_load(&sp->state);
+	struct evbuffer *b;
+	unsigned char *buf;
+	ssize_t n;
+
+	if (!httpd_alive(g->req) || stream_dead(g->s)) {
+		spool_leave(g);
+		httpd_stream_end(g->req);
+		stream_free(g->s);
+		g->s = NULL;
+		gitjob_free(g);
+		return;
+	}
+	while (g->foff < w && httpd_unsent(g->req) < HTTP_STREAM_HIGH) {
+		size_t want = w - g->foff > 65536 ? 65536 :
+		    (size_t)(w - g->foff);
+
+		if ((b = evbuffer_new()) == NULL)
+			return;
+		if ((buf = malloc(want)) == NULL ||
+		    (n = pread(sp->fd, buf, want, (off_t)g->foff)) <= 0) {
+			free(buf);
+			evbuffer_free(b);
+			st = -1;
+			break;
+		}
+		evbuffer_add(b, buf, (size_t)n);
+		free(buf);
+		if (!g->fstarted) {
+			httpd_add_header(g->req, "Content-Type",
+			    "application/x-git-upload-pack-result");
+			no_cache(g->req);
+			httpd_stream_start(g->req, 200);
+			g->fstarted = 1;
+		}
+		httpd_stream_chunk(g->req, b);
+		evbuffer_free(b);
+		g->foff += (uint64_t)n;
+	}
+	if (st == 1 && g->foff == w) {
+		if (!g->fstarted) {
+			httpd_add_header(g->req, "Content-Type",
+			    "application/x-git-upload-pack-result");
+			no_cache(g->req);
+			httpd_stream_start(g->req, 200);
+		}
+		log_info("%s git-upload-pack %s by %s: ok, shared with the build "
+		    "in flight (%" PRIu64 " bytes, read along as it was "
+		    "written)", httpd_peer(g->req), g->name, g->cred.name,
+		    g->foff);
+		spool_leave(g);
+		httpd_stream_end(g->req);
+		stream_free(g->s);
+		g->s = NULL;
+		gitjob_free(g);
+	} else if (st == -1 && g->fstarted) {
+		log_info("%s git-upload-pack %s by %s: the build it read along "
+		    "failed; reply cut after %" PRIu64 " bytes",
+		    httpd_peer(g->req), g->name, g->cred.name, g->foff);
+		spool_leave(g);
+		httpd_stream_end(g->req);
+		stream_free(g->s);
+		g->s = NULL;
+		gitjob_free(g);
+	} else if (st == -1) {
+		/* Nothing sent yet: it builds its own. */
+		spool_leave(g);
+		httpd_set_callbacks(g->req, stream_drained, stream_closed, g->s);
+		git_submit(g);
+	}
+}
+
 static struct flight *
 flight_find(const unsigned char key[32])
 {
@@ -894,6 +1155,25 @@ flight_land(struct flight *f)
 	f->leader = NULL;
 	if (f->landing)
 		return;		/* a resubmitted waiter failed at once */
+	if (f->sp != NULL) {
+		/*
+		 * The readers along finish from the spool (one that got
+		 * nothing yet builds its own); nobody new joins.
+		 */
+		struct spool *sp = f->sp;
+
+		if (atomic_load(&sp->state) == 0)
+			atomic_store(&sp->state, -1);	/* it never ran */
+		event_active(sp->wake, EV_READ, 0);
+		for (pp = &flights; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == f) {
+				*pp = f->next;
+				break;
+			}
+		free(f);
+		spool_unref(sp);
+		return;
+	}
 	f->landing = 1;
 	while (f->leader == NULL && f->waiters != NULL) {
 		if ((e = packcache_get(f->key)) != NULL) {
@@ -941,24 +1221,83 @@ static int
 flight_join(struct gitjob *g)
 {
 	struct flight *f = flight_find(g->key);
+	struct gitjob *b;
 
 	if (f != NULL && f->leader != NULL && f->n < FLIGHT_MAX_WAITERS) {
+		f->n++;
+		if (f->sp != NULL) {
+			/* Reads along from the spool, at its own pace. */
+			g->sp = f->sp;
+			g->sp->refs++;
+			atomic_fetch_add(&g->sp->readers, 1);
+			g->fnext = g->sp->rl;
+			g->sp->rl = g;
+			httpd_set_callbacks(g->req, spool_drained, spool_closed,
+			    g);
+			spool_pump(g);
+			return 1;
+		}
 		g->flight = f;
 		if (f->tail != NULL)
 			f->tail->fnext = g;
 		else
 			f->waiters = g;
 		f->tail = g;
-		f->n++;
 		return 1;
 	}
-	if (f == NULL && (f = calloc(1, sizeof *f)) != NULL) {
-		memcpy(f->key, g->key, 32);
-		f->leader = g;
-		f->next = flights;
-		flights = f;
-		g->flight = f;
+	if (f != NULL || (f = calloc(1, sizeof *f)) == NULL)
+		return 0;
+	memcpy(f->key, g->key, 32);
+	f->next = flights;
+	flights = f;
+	if ((f->sp = spool_new()) != NULL &&
+	    (b = calloc(1, sizeof *b)) != NULL) {
+		/*
+		 * The build belongs to no client: a builder job writes the
+		 * spool at disk speed, and g reads it like any later reader,
+		 * so a slow first client holds nobody back.
+		 */
+		b->job = g->job;
+		b->op = g->op;
+		b->svc = g->svc;
+		b->v2 = g->v2;
+		b->cred = g->cred;
+		memcpy(b->name, g->name, sizeof b->name);
+		b->job.repo = b->name;
+		b->body = g->body;
+		b->gzip = g->gzip;
+		g->body = NULL;
+		memcpy(b->key, g->key, 32);
+		b->has_key = 1;
+		b->lead_sp = f->sp;
+		b->flight = f;
+		f->leader = b;
+		f->n = 1;
+		g->sp = f->sp;
+		g->sp->refs++;
+		atomic_fetch_add(&g->sp->readers, 1);
+		g->sp->rl = g;
+		httpd_set_callbacks(g->req, spool_drained, spool_closed, g);
+		if (worker_submit(&b->job) == 0)
+			return 1;
+		/* Busy: g asks on its own (and gets the busy answer). */
+		g->body = b->body;
+		b->body = NULL;
+		spool_leave(g);
+		httpd_set_callbacks(g->req, stream_drained, stream_closed, g->s);
+		f->leader = NULL;
+		b->flight = NULL;
+		gitjob_free(b);
+		flight_land(f);
+		return 0;
 	}
+	if (f->sp != NULL) {
+		spool_unref(f->sp);
+		f->sp = NULL;
+	}
+	/* Without a spool, waiters get the cache entry at the end. */
+	f->leader = g;
+	g->flight = f;
 	return 0;
 }
 
@@ -1394,6 +1733,13 @@ int
 http_start(struct event_base *base, const char *hostport, char *bound,
     size_t boundsz)
 {
+	char dir[4200];
+
+	/* Single-flight spools (unlinked files: nothing is left behind). */
+	snprintf(dir, sizeof dir, "%s/cache", augerd.data);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s (builds in flight are shared "
+		    "only once done)", dir, strerror(errno));
 	return httpd_start(base, hostport, &augerd.http_limits, http_handle,
 	    bound, boundsz);
 }

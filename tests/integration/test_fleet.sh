@@ -105,6 +105,68 @@ EOF
 check_eq "clients that leave mid-flight: the others all get their answer" ok "$(tail -n 1 "$T/leave.out")"
 check "daemon alive" daemon_alive
 
+# A reply too large for the fetch cache (40 MiB): still one build. Each
+# reader takes the spool at its own pace: a slow one holds nobody back,
+# the first asker may leave, memory stays flat, nothing stays on disk.
+create_repo large
+L=$T/large
+new_work "$L" large
+head -c $((40 << 20)) /dev/urandom >"$L/blob.bin"
+commit_files "$L" "large" >/dev/null || die "commit large"
+g -C "$L" push -q origin main || die "push large"
+LTIP=$(git -C "$L" rev-parse HEAD)
+rss() { awk '/^RssAnon/ {print $2}' "/proc/$DAEMON_PID/status"; }
+base=$(rss)
+python3 - "$ADDR" "$TOKEN" "$LTIP" "$T/large" <<'PY' >"$T/large.out" 2>&1 &
+import socket, sys, threading, time
+hp, tok, tip, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+host, port = hp.split(":")
+def pkt(s):
+    b = s.encode()
+    return b"%04x" % (len(b) + 4) + b
+body = pkt("want %s ofs-delta side-band-64k\n" % tip) + b"0000" + pkt("done\n")
+head = ("POST /large.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+        "Content-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+        % (tok, len(body))).encode()
+res = {}
+def reader(name, rate, leave_after):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(head + body)
+    got = bytearray(); t0 = time.time()
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+        if leave_after and len(got) > leave_after:
+            s.close(); res[name] = ("left", len(got), 0); return
+        if rate:
+            time.sleep(len(d) / rate)
+    res[name] = ("done", len(got), time.time() - t0)
+    open(out + "." + name, "wb").write(bytes(got).split(b"\r\n\r\n", 1)[1])
+ts = [threading.Thread(target=reader, args=("first", 0, 1 << 20))]
+ts[0].start(); time.sleep(0.05)
+ts += [threading.Thread(target=reader, args=(n, r, 0)) for n, r in (("slow", 8 << 20), ("fast1", 0), ("fast2", 0))]
+for t in ts[1:]: t.start()
+for t in ts: t.join()
+for k in sorted(res): print(k, *res[k])
+PY
+LPID=$!
+peak=$base
+while kill -0 "$LPID" 2>/dev/null; do r=$(rss); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.05; done
+wait "$LPID"
+cat "$T/large.out" >&2
+lbuilds=$(grep -c "git-upload-pack large by admin: ok, [0-9]* objects" "$DAEMON_LOG")
+check_eq "a 40 MiB reply to 4 concurrent identical requests: one build" 1 "$lbuilds"
+check_match "the first asker left early" "^first left" "$(cat "$T/large.out")"
+check_eq "the three others got it complete (the same bytes)" 1 "$(cmp -s "$T/large.fast1" "$T/large.slow" && cmp -s "$T/large.fast1" "$T/large.fast2" && echo 1)"
+fast=$(awk '$1 == "fast1" { print $4 }' "$T/large.out")
+slow=$(awk '$1 == "slow" { print $4 }' "$T/large.out")
+check "the fast readers did not wait for the slow one ($fast s vs $slow s)" python3 -c "import sys; sys.exit(0 if float('$fast') < float('$slow') / 2 else 1)"
+grow=$(( (peak - base) / 1024 ))
+check "memory stayed flat while 40 MiB went to 4 readers (anonymous RSS +${grow} MiB < 32)" [ "$grow" -lt 32 ]
+check_eq "no spool file is left in DATA/cache" "" "$(ls -A "$DATA/cache")"
+
 # Pre-warm (the default): after a push, the replies are ready.
 stop_daemon || fail "stop"
 AUGERD_ARGS=""

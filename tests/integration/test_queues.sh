@@ -13,19 +13,37 @@ head -c $((16 << 20)) /dev/urandom >"$W/blob.bin"
 commit_files "$W" "big" || die "commit"
 g -C "$W" push -q origin main || die "push"
 tip=$(git -C "$W" rev-parse HEAD)
-# Six different requests (identical ones would share one build: the
-# single flight), told apart by harmless capabilities.
+# Six different requests that pace their builds by their slow readers:
+# a keyed request (the usual) shares one build through a spool on disk,
+# which its readers take at their own pace, so it holds a worker only
+# while the pack is written. Bodies over 64 KiB (a long negotiation: here
+# 1,700 "have" lines of ids the server does not know) are not keyed, and
+# their builds stream straight to their client, as every build did before.
 caps=("" " ofs-delta" " no-progress" " thin-pack" " ofs-delta no-progress" " include-tag")
 pkt() { printf '%04x%s' $((${#1} + 4)) "$1"; }
+haves=$(awk 'BEGIN { for (i = 0; i < 1700; i++) printf "0032have %s%08x\n", "00000000000000000000000000000000", i + 1 }')
 for i in 1 2 3 4 5 6; do
-	{ pkt "want $tip${caps[$((i - 1))]}"$'\n'; printf '00000009done\n'; } >"$T/req$i"
+	{ pkt "want $tip${caps[$((i - 1))]}"$'\n'; printf '0000%s\n' "$haves"; printf '0009done\n'; } >"$T/req$i"
 done
 
 # slow_clone N: a clone reading at 8 KB/s, for at most 40 s.
+# The body goes at once; only the answer is read slowly.
 slow_clone() {
-	curl -s -o "$T/slow$1.out" --limit-rate 8k --max-time 40 -H "Authorization: Bearer $TOKEN" \
-		-H 'Content-Type: application/x-git-upload-pack-request' --data-binary @"$T/req$1" \
-		"$URL/big.git/git-upload-pack" &
+	python3 -c '
+import socket, sys, time
+host, port = sys.argv[1].split(":")
+body = open(sys.argv[2], "rb").read()
+s = socket.create_connection((host, int(port)))
+s.sendall(("POST /big.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+    "Content-Type: application/x-git-upload-pack-request\r\nContent-Length: %d\r\n\r\n"
+    % (sys.argv[3], len(body))).encode() + body)
+out = open(sys.argv[4], "wb"); end = time.time() + 40
+while time.time() < end:
+    d = s.recv(800)
+    if not d:
+        break
+    out.write(d); out.flush(); time.sleep(0.1)
+' "$ADDR" "$T/req$1" "$TOKEN" "$T/slow$1.out" &
 	SLOW+=($!)
 	track $!
 }
