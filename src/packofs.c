@@ -12,14 +12,9 @@
 
 #include "auger/io.h"
 #include "auger/oidset.h"
+#include "auger/packfmt.h"
 #include "auger/packofs.h"
 
-#define OBJ_COMMIT	1
-#define OBJ_TREE	2
-#define OBJ_BLOB	3
-#define OBJ_TAG		4
-#define OBJ_OFS_DELTA	6
-#define OBJ_REF_DELTA	7
 #define PACK_MAX_OBJECT	(512UL * 1024 * 1024)
 
 /* What we keep of each entry: where it went, its type and content. */

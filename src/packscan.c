@@ -13,17 +13,12 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "auger/packfmt.h"
 #include "auger/packscan.h"
 
 #define PACK_HDR_LEN	12
 #define PACK_SHA1_LEN	20
 
-#define OBJ_COMMIT	1
-#define OBJ_TREE	2
-#define OBJ_BLOB	3
-#define OBJ_TAG		4
-#define OBJ_OFS_DELTA	6
-#define OBJ_REF_DELTA	7
 
 /* Where the scanner is in the stream. */
 enum scan_state {

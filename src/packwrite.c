@@ -24,14 +24,9 @@
 #include <zlib.h>
 
 #include "auger/oidset.h"
+#include "auger/packfmt.h"
 #include "auger/packwrite.h"
 
-#define OBJ_COMMIT	1
-#define OBJ_TREE	2
-#define OBJ_BLOB	3
-#define OBJ_TAG		4
-#define OBJ_OFS_DELTA	6
-#define OBJ_REF_DELTA	7
 #define IDX_HDR		(8 + 256 * 4)
 #define OUT_BUF		65536
 #define MAX_PACKS	4096
