@@ -543,6 +543,21 @@ body_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* Worker side: a complete spool small enough to keep goes to the cache. */
+static void
+spool_to_cache(struct spool *sp, const unsigned char key[32])
+{
+	uint64_t len = atomic_load(&sp->written);
+	unsigned char *buf;
+
+	if (len == 0 || len > PACKCACHE_MAX_ENTRY ||
+	    (buf = malloc((size_t)len)) == NULL)
+		return;
+	if (pread(sp->fd, buf, (size_t)len, 0) == (ssize_t)len)
+		packcache_put(key, buf, (size_t)len);
+	free(buf);
+}
+
 /* Worker side, before it starts: a clone whose client left is skipped. */
 static int
 gitjob_cancelled(struct job *job)
@@ -630,7 +645,8 @@ gitjob_run(struct job *job, struct worker *w)
 	}
 	bio.s = g->s;
 	bio.sp = g->lead_sp;
-	bio.capture = g->has_key;
+	/* A flight's reply is read back from its spool for the cache. */
+	bio.capture = g->has_key && g->lead_sp == NULL;
 	io.read = body_read;
 	io.write = body_write;
 	io.flush = NULL;
@@ -647,6 +663,8 @@ gitjob_run(struct job *job, struct worker *w)
 		/* A whole, clean answer serves the next identical request. */
 		if (rc == 0 && g->err.code == 0 && bio.capture)
 			packcache_put(g->key, bio.copy, bio.copylen);
+		if (rc == 0 && g->err.code == 0 && bio.sp != NULL)
+			spool_to_cache(bio.sp, g->key);
 		if (g->lead_sp != NULL) {
 			/* The readers along learn how it ended. */
 			atomic_store(&g->lead_sp->state, rc == 0 &&

@@ -587,7 +587,7 @@ main(int argc, char **argv)
 		log_warn("cannot start workers");
 		goto out;
 	}
-	if (maint_start(augerd.base) < 0 || prewarm_start(augerd.base) < 0)
+	if (maint_start(augerd.base) < 0)
 		goto out;
 	if ((tls_cert == NULL) != (tls_key == NULL)) {
 		log_warn("--tls-cert and --tls-key go together");
@@ -653,7 +653,6 @@ main(int argc, char **argv)
 		_exit(0);
 	}
 out:
-	prewarm_stop();
 	ssh_stop(0);
 	worker_stop();
 	http_stop();

@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "auger/cachekey.h"
 #include "packcache.h"
 
 #define PACKCACHE_BUCKETS 1024
@@ -28,102 +29,11 @@ static struct {
 	size_t			 bytes, entries, hits;
 } pc = { PTHREAD_MUTEX_INITIALIZER };
 
-static int
-cmp_cap(const void *a, const void *b)
-{
-	const char *const *x = a, *const *y = b;
-	size_t lx = strcspn(*x, " \n"), ly = strcspn(*y, " \n");
-	int c = memcmp(*x, *y, lx < ly ? lx : ly);
-
-	return c != 0 ? c : (lx > ly) - (lx < ly);
-}
-
-/*
- * Hashes one pkt-line payload: capabilities after an id (v0's first want
- * line) in sorted order and without agent=..., since neither their order
- * nor the client's name changes the answer; anything else as it is.
- */
-static void
-key_line(EVP_MD_CTX *md, const unsigned char *p, size_t n)
-{
-	const char *caps[64];
-	const unsigned char *sp;
-	size_t ncaps = 0, i, head;
-
-	if (n > 46 && memcmp(p, "want ", 5) == 0 &&
-	    (sp = memchr(p + 5, ' ', n - 5)) != NULL) {
-		const unsigned char *c = sp + 1, *end = p + n;
-
-		head = (size_t)(sp - p);
-		while (c < end && ncaps < 64) {
-			const unsigned char *e = c;
-
-			while (e < end && *e != ' ' && *e != '\n')
-				e++;
-			if (e > c && !(e - c >= 6 && memcmp(c, "agent=", 6) ==
-			    0))
-				caps[ncaps++] = (const char *)c;
-			c = e + 1;
-		}
-		if (c >= end) {
-			qsort(caps, ncaps, sizeof *caps, cmp_cap);
-			EVP_DigestUpdate(md, p, head);
-			for (i = 0; i < ncaps; i++) {
-				EVP_DigestUpdate(md, " ", 1);
-				EVP_DigestUpdate(md, caps[i],
-				    strcspn(caps[i], " \n"));
-			}
-			EVP_DigestUpdate(md, "\n", 1);
-			return;
-		}
-	}
-	if (n >= 6 && memcmp(p, "agent=", 6) == 0)
-		return;		/* v2: the agent is a line of its own */
-	EVP_DigestUpdate(md, p, n);
-}
-
 void
 packcache_key(unsigned char key[32], const char *repo, const char *state,
     int v2, const unsigned char *body, size_t len)
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	const unsigned char *p = body, *end = body + len;
-	unsigned int n;
-
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, repo, strlen(repo) + 1);
-	EVP_DigestUpdate(md, state, strlen(state) + 1);
-	EVP_DigestUpdate(md, v2 ? "2" : "0", 1);
-	/*
-	 * Line by line, lengths left out: two requests that differ only in
-	 * the agent (hence a length) or the order of capabilities share.
-	 * Bytes that are not pkt-lines are hashed as they are.
-	 */
-	while (p < end) {
-		char hex[5];
-		long l;
-
-		if (end - p < 4)
-			break;
-		memcpy(hex, p, 4);
-		hex[4] = '\0';
-		l = strtol(hex, NULL, 16);
-		if (strspn(hex, "0123456789abcdef") != 4 || (l > 0 && l < 4) ||
-		    l > end - p)
-			break;
-		if (l < 4) {		/* flush, delimiter */
-			EVP_DigestUpdate(md, p, 4);
-			p += 4;
-			continue;
-		}
-		EVP_DigestUpdate(md, "|", 1);
-		key_line(md, p + 4, (size_t)l - 4);
-		p += l;
-	}
-	EVP_DigestUpdate(md, "#", 1);
-	EVP_DigestUpdate(md, p, (size_t)(end - p));
-	EVP_DigestFinal_ex(md, key, &n);
-	EVP_MD_CTX_free(md);
+	ag_cachekey(key, repo, state, v2, body, len);
 }
 
 static unsigned

@@ -1,29 +1,24 @@
 /*
- * Pre-warming the fetch cache (see prewarm.h). Refs-moved notices come
- * from any thread into a small list; the loop turns each repository into
- * one pack-class job, which builds, for the tips of HEAD's branch and the
- * first few other branches, the reply to each request shape Flux's go-git
- * sends for a depth-1 clone, exactly as a client's request would be
- * answered (ag_upload_v0, stateless), and stores it under the same key.
+ * Pre-warming the fetch cache (see prewarm.h). When refs move, on the
+ * worker that moved them and before the new advertisement is installed,
+ * the reply to each request shape Flux's go-git sends for a depth-1 clone
+ * is built for the tips of HEAD's branch and the first few other
+ * branches, exactly as a client's request would be answered (ag_upload_v0,
+ * stateless), and stored under the same key.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auger/pkt.h"
-#include "auger/repo.h"
 #include "auger/upload.h"
 #include "augerd.h"
 #include "log.h"
 #include "packcache.h"
 #include "prewarm.h"
-#include "repostate.h"
-#include "worker.h"
 
 #define PREWARM_BRANCHES	64	/* most --prewarm allows */
-#define PREWARM_PENDING		256	/* distinct repositories waiting */
 /*
  * Larger replies are not built ahead: a gitops tip is small, and a large
  * one would push what clients asked for out of the cache.
@@ -41,21 +36,6 @@ static const char *const shapes[] = {
 	"multi_ack_detailed side-band-64k ofs-delta shallow no-progress",
 };
 #define NSHAPES	(sizeof shapes / sizeof shapes[0])
-
-struct prewarm_job {
-	struct job	 job;
-	char		 name[AG_REPO_NAME_MAX + 1];
-	int		 built, had, failed;
-	double		 ms;
-};
-
-static struct {
-	pthread_mutex_t	 mu;
-	struct event	*ev;
-	char		 names[PREWARM_PENDING][AG_REPO_NAME_MAX + 1];
-	int		 n;
-	int		 stopped;
-} pw = { PTHREAD_MUTEX_INITIALIZER };
 
 /* The io of one pre-warm exchange: the request in, the reply out. */
 struct warm_io {
@@ -194,125 +174,31 @@ ms_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void
-prewarm_run(struct job *job, struct worker *wk)
+void
+prewarm_now(git_repository *repo, const char *name, const struct ag_refs *refs)
 {
-	struct prewarm_job *j = (struct prewarm_job *)job;
 	const git_oid *tips[PREWARM_BRANCHES];
-	struct ag_err err = { 0, "" };
-	struct repostate *st;
-	git_repository *repo;
-	struct adv *adv = NULL;
 	struct timespec t0;
 	size_t n, i, k;
-	int r;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((st = repostate_find(j->name)) == NULL ||
-	    (repo = worker_repo(wk, j->name, repostate_gen(st))) == NULL)
-		return;
-	if ((adv = repostate_adv(st)) == NULL &&
-	    repostate_refresh(st, repo, &adv, &err) < 0)
-		return;
-	n = pick_tips(adv->refs, tips, (size_t)augerd.prewarm);
-	for (i = 0; i < n; i++)
-		for (k = 0; k < NSHAPES; k++) {
-			r = warm_one(repo, j->name, adv->refs, tips[i],
-			    shapes[k]);
-			if (r > 0)
-				j->built++;
-			else if (r == 0)
-				j->had++;
-			else
-				j->failed++;
-		}
-	adv_unref(adv);
-	j->ms = ms_since(&t0);
-}
-
-static void
-prewarm_done(struct job *job)
-{
-	struct prewarm_job *j = (struct prewarm_job *)job;
-
-	if (j->built > 0 || j->failed > 0)
-		log_info("prewarm %s: %d depth-1 replies built for the new "
-		    "tips, %d cached already, %d not kept (over 4 MiB, or "
-		    "failed), %.1f ms", j->name, j->built, j->had, j->failed,
-		    j->ms);
-	free(j);
-}
-
-/* Loop: turns the pending names into jobs. */
-static void
-prewarm_wake(evutil_socket_t fd, short what, void *arg)
-{
-	char names[PREWARM_PENDING][AG_REPO_NAME_MAX + 1];
-	struct prewarm_job *j;
-	int n, i;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	pthread_mutex_lock(&pw.mu);
-	n = pw.n;
-	memcpy(names, pw.names, sizeof names[0] * (size_t)n);
-	pw.n = 0;
-	pthread_mutex_unlock(&pw.mu);
-	for (i = 0; i < n; i++) {
-		if ((j = calloc(1, sizeof *j)) == NULL)
-			return;
-		memcpy(j->name, names[i], sizeof j->name);
-		j->job.class = JOB_PACK;
-		j->job.repo = j->name;
-		j->job.run = prewarm_run;
-		j->job.done = prewarm_done;
-		if (worker_submit(&j->job) < 0) {
-			/* Busy: the clients will build what they ask. */
-			log_debug("prewarm %s: skipped, the pack queue is full",
-			    j->name);
-			free(j);
-		}
-	}
-}
-
-int
-prewarm_start(struct event_base *base)
-{
-	if ((pw.ev = event_new(base, -1, 0, prewarm_wake, NULL)) == NULL)
-		return -1;
-	return 0;
-}
-
-void
-prewarm_ask(const char *repo)
-{
-	int i;
+	int r, built = 0, had = 0, failed = 0;
 
 	if (augerd.prewarm <= 0)
 		return;
-	pthread_mutex_lock(&pw.mu);
-	if (pw.ev == NULL || pw.stopped) {
-		pthread_mutex_unlock(&pw.mu);
-		return;
-	}
-	for (i = 0; i < pw.n; i++)
-		if (strcmp(pw.names[i], repo) == 0)
-			break;
-	if (i == pw.n && pw.n < PREWARM_PENDING &&
-	    strlen(repo) <= AG_REPO_NAME_MAX)
-		snprintf(pw.names[pw.n++], sizeof pw.names[0], "%s", repo);
-	event_active(pw.ev, EV_READ, 0);
-	pthread_mutex_unlock(&pw.mu);
-}
-
-void
-prewarm_stop(void)
-{
-	pthread_mutex_lock(&pw.mu);
-	pw.stopped = 1;
-	if (pw.ev != NULL)
-		event_free(pw.ev);
-	pw.ev = NULL;
-	pthread_mutex_unlock(&pw.mu);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = pick_tips(refs, tips, (size_t)augerd.prewarm);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < NSHAPES; k++) {
+			r = warm_one(repo, name, refs, tips[i], shapes[k]);
+			if (r > 0)
+				built++;
+			else if (r == 0)
+				had++;
+			else
+				failed++;
+		}
+	if (built > 0 || failed > 0)
+		log_info("prewarm %s: %d depth-1 replies built for the new "
+		    "tips, %d cached already, %d not kept (over 4 MiB, or "
+		    "failed), %.1f ms", name, built, had, failed,
+		    ms_since(&t0));
 }

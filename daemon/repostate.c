@@ -118,16 +118,16 @@ skip_service(const char *p, size_t len)
 	return (size_t)n + 4;
 }
 
-int
-repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
-    struct ag_err *err)
+/* A new advertisement of repo's refs at generation gen (not installed). */
+static struct adv *
+adv_build(git_repository *repo, unsigned long gen, struct ag_err *err)
 {
 	struct adv *a;
-	unsigned long gen = repostate_gen(s);
 
-	*out = NULL;
-	if ((a = calloc(1, sizeof *a)) == NULL)
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if ((a = calloc(1, sizeof *a)) == NULL) {
+		ag_err_set(err, AG_EINTERNAL, "out of memory");
+		return NULL;
+	}
 	a->refcnt = 1;
 	a->gen = gen;
 	if (ag_refs_load(&a->refs, repo, err) < 0 ||
@@ -136,16 +136,34 @@ repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
 	    ag_refs_adv_v0(&a->receive, &a->receive_len, a->refs,
 	    AG_SVC_RECEIVE, AG_ADV_HTTP, err) < 0) {
 		adv_unref(a);
-		return err ? err->code : AG_EINTERNAL;
+		return NULL;
 	}
 	a->upload_raw = skip_service(a->upload, a->upload_len);
 	a->receive_raw = skip_service(a->receive, a->receive_len);
+	return a;
+}
+
+static void
+adv_install(struct repostate *s, struct adv *a)
+{
 	pthread_mutex_lock(&s->mu);
-	if (s->gen == gen) {
+	if (s->gen == a->gen) {
 		adv_unref(s->adv);
 		s->adv = adv_ref(a);
 	}
 	pthread_mutex_unlock(&s->mu);
+}
+
+int
+repostate_refresh(struct repostate *s, git_repository *repo, struct adv **out,
+    struct ag_err *err)
+{
+	struct adv *a;
+
+	*out = NULL;
+	if ((a = adv_build(repo, repostate_gen(s), err)) == NULL)
+		return err ? err->code : AG_EINTERNAL;
+	adv_install(s, a);
 	*out = a;
 	return 0;
 }
@@ -164,9 +182,16 @@ repostate_moved(struct repostate *s, git_repository *repo)
 	struct adv *fresh = NULL;
 
 	repostate_bump(s);
-	if (repostate_refresh(s, repo, &fresh, NULL) == 0)
-		adv_unref(fresh);
-	prewarm_ask(s->name);
+	if ((fresh = adv_build(repo, repostate_gen(s), NULL)) == NULL)
+		return;
+	/*
+	 * Flux's replies for the new tips go into the fetch cache before
+	 * the advertisement that shows those tips: no client can ask for a
+	 * new tip before its reply is there.
+	 */
+	prewarm_now(repo, s->name, fresh->refs);
+	adv_install(s, fresh);
+	adv_unref(fresh);
 }
 
 void
