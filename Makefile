@@ -107,6 +107,7 @@ bench: all
 	bash scripts/bench/ssh.sh
 	bash scripts/bench/release.sh
 	bash scripts/bench/clone.sh
+	bash scripts/bench/fleet.sh
 
 clean:
 	rm -rf build bin libauger.a
