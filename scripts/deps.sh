@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config git curl ca-certificates
 libgit2-dev libevent-dev libssh-dev libjansson-dev libyaml-dev liblmdb-dev
-zlib1g-dev libssl-dev libcmocka-dev
+zlib1g-dev libssl-dev openssl libcmocka-dev
 clang libclang-rt-14-dev
 golang-go golang-github-go-git-go-git-dev
 openssh-client jq
