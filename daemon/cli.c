@@ -725,8 +725,7 @@ cmd_manifest(int argc, char **argv)
 	json_object_set(vars, "APP", json_object_get(m, "app"));
 	json_decref(m);
 	m = NULL;
-	if (ag_template_expand(&out, text, vars, &err) < 0 ||
-	    ag_yaml_load(&m, out, strlen(out), file, &err) < 0 ||
+	if (ag_template_yaml(&m, text, len, file, vars, &err) < 0 ||
 	    render_manifest(&ro, m, &err) < 0)
 		goto fail;
 	for (i = 0; i < ro->nfiles; i++)

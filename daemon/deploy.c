@@ -205,37 +205,7 @@ out:
 static json_t *
 vars_of(const json_t *artifact, const char *app)
 {
-	json_t *vars = json_object(), *v = json_object_get(artifact, "version");
-	const char *k;
-	json_t *x;
-	static const struct {
-		const char *var, *field;
-	} from_version[] = {
-		{ "SHA", "sha" }, { "BRANCH", "branch" }, { "TAG", "tag" },
-		{ "EVENT", "event" }, { "REPO", "repositoryName" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof from_version / sizeof from_version[0]; i++) {
-		const char *s = json_string_value(json_object_get(v,
-		    from_version[i].field));
-
-		if (s != NULL)
-			json_object_set_new(vars, from_version[i].var,
-			    json_string(s));
-	}
-	json_object_foreach((json_t *)json_object_get(artifact, "vars"), k, x) {
-		if (json_is_string(x))
-			json_object_set(vars, k, x);
-		else {
-			char *s = json_dumps(x, JSON_ENCODE_ANY);
-
-			json_object_set_new(vars, k, json_string(s ? s : ""));
-			free(s);
-		}
-	}
-	json_object_set_new(vars, "APP", json_string(app));
-	return vars;
+	return ag_template_artifact_vars(artifact, app);
 }
 
 /* A manifest ready to commit: templated and rendered. */
