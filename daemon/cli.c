@@ -14,6 +14,7 @@
 #include "auger/template.h"
 #include "auger/version.h"
 #include "auger/yaml.h"
+#include "../hooks/patch.h"
 #include "../hooks/render.h"
 
 struct resp {
@@ -726,7 +727,7 @@ cmd_manifest(int argc, char **argv)
 	json_decref(m);
 	m = NULL;
 	if (ag_template_yaml(&m, text, len, file, vars, &err) < 0 ||
-	    render_manifest(&ro, m, &err) < 0)
+	    patch_render(&ro, m, &err) < 0)
 		goto fail;
 	for (i = 0; i < ro->nfiles; i++)
 		printf("---\n# Source: %s/%s\n%.*s", json_string_value(

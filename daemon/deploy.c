@@ -19,6 +19,7 @@
 #include "auger/release.h"
 #include "auger/repo.h"
 #include "auger/template.h"
+#include "../hooks/patch.h"
 #include "../hooks/render.h"
 #include "augerd.h"
 #include "deploy.h"
@@ -299,7 +300,7 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		snprintf(p->app, sizeof p->app, "%s", json_string_value(
 		    json_object_get(m, "app")));
 	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
-	    render_manifest(&p->ro, m, &e) < 0) {
+	    patch_render(&p->ro, m, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;
