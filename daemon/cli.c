@@ -15,6 +15,7 @@
 #include "auger/template.h"
 #include "auger/version.h"
 #include "auger/yaml.h"
+#include "../hooks/patch.h"
 #include "../hooks/render.h"
 
 struct resp {
@@ -796,9 +797,8 @@ cmd_manifest(int argc, char **argv)
 	json_object_set(vars, "APP", json_object_get(m, "app"));
 	json_decref(m);
 	m = NULL;
-	if (ag_template_expand(&out, text, vars, &err) < 0 ||
-	    ag_yaml_load(&m, out, strlen(out), file, &err) < 0 ||
-	    render_manifest(&ro, m, &err) < 0)
+	if (ag_template_yaml(&m, text, len, file, vars, &err) < 0 ||
+	    patch_render(&ro, m, &err) < 0)
 		goto fail;
 	for (i = 0; i < ro->nfiles; i++)
 		printf("---\n# Source: %s/%s\n%.*s", json_string_value(

@@ -213,9 +213,7 @@ read_manifests(git_repository *repo, git_commit *commit, json_t *vars,
 			json_object_set_new(v, "APP", json_string(app));
 			expanded = NULL;
 			m = NULL;
-			if (ag_template_expand(&expanded, text, v, &err) < 0 ||
-			    ag_yaml_load(&m, expanded, strlen(expanded), path,
-			    &err) < 0)
+			if (ag_template_yaml(&m, text, len, path, v, &err) < 0)
 				json_array_append_new(errors, json_sprintf(
 				    "%s: %s", path, err.msg));
 			else if (!json_is_object(m) ||

@@ -22,6 +22,7 @@
 #include "auger/template.h"
 #include "auger/yaml.h"
 #include "../hooks/config.h"
+#include "../hooks/patch.h"
 #include "../hooks/render.h"
 #include "../hooks/runner.h"
 #include "../hooks/validate.h"
@@ -111,41 +112,11 @@ releasesvc_validate(char **msg, const char *env, int infra,
 	return rc;
 }
 
-/* Artifact vars, plus the version's fields where CI did not set them. */
+/* Artifact vars as Gimlet collects them (src/template.c). */
 static json_t *
 vars_of(const json_t *artifact, const char *app)
 {
-	json_t *vars = json_object(), *v = json_object_get(artifact, "version");
-	const char *k;
-	json_t *x;
-	static const struct {
-		const char *var, *field;
-	} from_version[] = {
-		{ "SHA", "sha" }, { "BRANCH", "branch" }, { "TAG", "tag" },
-		{ "EVENT", "event" }, { "REPO", "repositoryName" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof from_version / sizeof from_version[0]; i++) {
-		const char *s = json_string_value(json_object_get(v,
-		    from_version[i].field));
-
-		if (s != NULL)
-			json_object_set_new(vars, from_version[i].var,
-			    json_string(s));
-	}
-	json_object_foreach((json_t *)json_object_get(artifact, "vars"), k, x) {
-		if (json_is_string(x))
-			json_object_set(vars, k, x);
-		else {
-			char *s = json_dumps(x, JSON_ENCODE_ANY);
-
-			json_object_set_new(vars, k, json_string(s ? s : ""));
-			free(s);
-		}
-	}
-	json_object_set_new(vars, "APP", json_string(app));
-	return vars;
+	return ag_template_artifact_vars(artifact, app);
 }
 
 /* A manifest ready to commit: templated and rendered. */
@@ -252,7 +223,7 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		snprintf(p->app, sizeof p->app, "%s", json_string_value(
 		    json_object_get(m, "app")));
 	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
-	    render_manifest(&p->ro, m, &e) < 0) {
+	    patch_render(&p->ro, m, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;

@@ -132,11 +132,16 @@ section "[DEPLOY: ALL] in the commit message"
 git -C "$W" checkout -q -b hotfix/y main
 commit_files "$W" "hotfix: urgent [DEPLOY: ALL]" "src/app.txt=hotfix"
 SHAH=$(git -C "$W" rev-parse HEAD)
+# Gimlet's deployTrigger: [DEPLOY: ALL] is one of the commitMessagePatterns
+# checks; it overrides neither branch (staging: main) nor event (production:
+# tag), so nothing deploys from hotfix/y.
+GH0=$(pl_gref staging)
+PH0=$(pl_gref production)
 pl_push "$W" origin hotfix/y
-check_match "[DEPLOY: ALL]: staging/web deployed from hotfix/y" "remote: staging/web deployed" "$PUSH_OUT"
-check_match "[DEPLOY: ALL]: production/web deployed (tag policy overridden)" "remote: production/web deployed" "$PUSH_OUT"
-check_eq "[DEPLOY: ALL]: staging image" "ghcr.io/acme/web:$SHAH" "$(pl_image staging web)"
-check_eq "[DEPLOY: ALL]: production image" "ghcr.io/acme/web:$SHAH" "$(pl_image production web)"
+check_not "[DEPLOY: ALL]: staging/web not deployed from hotfix/y (branch main)" grep -q "staging/web deployed" <<<"$PUSH_OUT"
+check_not "[DEPLOY: ALL]: production/web not deployed (tag policy)" grep -q "production/web deployed" <<<"$PUSH_OUT"
+check_eq "[DEPLOY: ALL]: staging unchanged" "$GH0" "$(pl_gref staging)"
+check_eq "[DEPLOY: ALL]: production unchanged" "$PH0" "$(pl_gref production)"
 
 # ================================================================ read token
 section "a read-only credential cannot push to an app repo"
@@ -156,7 +161,7 @@ api GET "/api/artifacts?repository=web"
 check_eq "GET /api/artifacts?repository=web -> 200" 200 "$API_STATUS"
 ART0=$(jq -c --arg s "$SHAH" '[.[] | select(.version.sha == $s)][0] // empty' <<<"$API_BODY" 2>/dev/null)
 check_match "the [DEPLOY: ALL] push has an artifact" . "$ART0"
-check_eq "its releases (production, staging)" '["production","staging"]' \
+check_eq "its releases: none (no policy matched)" '[]' \
 	"$(jq -c '[.releases[]?.env] | sort' <<<"$ART0" 2>/dev/null)"
 check_eq "artifacts hold every push of a manifest-carrying commit (>= 7)" yes \
 	"$(jq 'if length >= 7 then "yes" else length end' -r <<<"$API_BODY" 2>/dev/null)"
