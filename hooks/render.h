@@ -12,6 +12,12 @@
 #define RENDER_MAX_VOLUMES	64
 #define RENDER_MAX_VARS		256
 #define RENDER_MAX_PORTS	64
+/* Bytes of one plain secret value (values.fileSecrets[].secrets). */
+#define RENDER_MAX_SECRET	(1024 * 1024)
+/* "$2a$10$" + 22 characters of salt + 31 of hash. */
+#define RENDER_BCRYPT_LEN	60
+/* bcrypt's cost for basic-auth passwords: Go's bcrypt.DefaultCost. */
+#define RENDER_BCRYPT_COST	10
 
 struct render_file {
 	char	*name;		/* owned; e.g. "deployment.yaml" */
@@ -36,5 +42,16 @@ struct render_out {
 int	render_manifest(struct render_out **out, const json_t *manifest,
 	    struct ag_err *err);
 void	render_out_free(struct render_out *r);
+
+/*
+ * Checks OneChart values (the user's merged over the chart's defaults)
+ * against OneChart 0.74.0's values.schema.json; AG_EINVAL with each
+ * violation in gojsonschema's words, as helm refuses (render_schema.c).
+ */
+int	render_schema_check(const json_t *values, struct ag_err *err);
+
+/* bcrypt of password (at most 72 bytes) with salt: "$2a$CC$...", 0 or -1. */
+int	render_bcrypt(char out[RENDER_BCRYPT_LEN + 1], const char *password,
+	    const unsigned char salt[16], int cost);
 
 #endif

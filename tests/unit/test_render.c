@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "auger/template.h"
 #include "auger/yaml.h"
@@ -391,11 +392,31 @@ test_refusals(void **state)
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
 	    "  replicas: many\n");
 	msg = render_err(m, AG_EINVAL);
-	assert_string_equal(msg, "values.replicas must be an integer");
+	assert_string_equal(msg, "values don't meet the specifications of "
+	    "OneChart 0.74.0's values.schema.json: replicas: Invalid type. "
+	    "Expected: integer, given: string");
+	json_decref(m);
+
+	/* the schema's other refusals: numeric tag, PVC without size */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  image:\n    tag: 1.20\n  volumes:\n  - name: data\n"
+	    "    path: /data\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_non_null(strstr(msg, "image.tag: Invalid type. Expected: "
+	    "string, given: number"));
+	assert_non_null(strstr(msg, "volumes.0: Must validate at least one "
+	    "schema (anyOf); volumes.0: size is required"));
+	json_decref(m);
+
+	/* an empty tag: helm would write "nginx:", no runtime pulls that */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  image:\n    tag: \"\"\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_non_null(strstr(msg, "values.image.tag is empty"));
 	json_decref(m);
 
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
-	    "  volumes:\n  - name: Bad_Name\n    path: /x\n");
+	    "  volumes:\n  - name: Bad_Name\n    path: /x\n    emptyDir: true\n");
 	msg = render_err(m, AG_EINVAL);
 	assert_non_null(strstr(msg, "values.volumes[0].name"));
 	json_decref(m);
@@ -447,18 +468,29 @@ test_warnings(void **state)
 	(void)state;
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
 	    "  foo: bar\n  ingress:\n    host: a.example.com\n"
-	    "    nginxBasicAuth:\n      user: admin\n"
+	    "  volumes:\n  - name: d\n    path: /d\n    size: 1Gi\n"
+	    "    volumeMode: Block\n"
 	    "  sidecar: {}\n  monitor:\n    enabled: false\n");
 	ro = render_ok(m);
 	assert_int_equal(json_array_size(ro->warnings), 2);
 	w0 = json_string_value(json_array_get(ro->warnings, 0));
 	w1 = json_string_value(json_array_get(ro->warnings, 1));
-	assert_string_equal(w0, "values.foo is not supported by the built-in "
-	    "renderer and was ignored");
-	assert_string_equal(w1, "values.ingress.nginxBasicAuth is not "
-	    "supported by the built-in renderer and was ignored");
+	assert_string_equal(w0, "values.foo is not a value of OneChart 0.74.0 "
+	    "and was ignored");
+	assert_string_equal(w1, "values.volumes[0].volumeMode is not a value "
+	    "of OneChart 0.74.0 and was ignored");
 	assert_non_null(file_of(ro, "ingress.yaml"));
+	assert_null(strstr(file_of(ro, "pvc-d.yaml")->data, "volumeMode"));
+	assert_null(file_of(ro, "servicemonitor.yaml"));
 	render_out_free(ro);
+	json_decref(m);
+
+	/* nginxBasicAuth without a password: refused, never an open Ingress */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  ingress:\n    host: a.example.com\n"
+	    "    nginxBasicAuth:\n      user: admin\n");
+	assert_string_equal(render_err(m, AG_EINVAL),
+	    "values.ingress.nginxBasicAuth.password is required");
 	json_decref(m);
 
 	m = manifest_of("app: web\nmanifests: |\n  kind: ConfigMap\n"
@@ -552,12 +584,55 @@ test_limits(void **state)
 	vols = json_array();
 	for (i = 0; i <= RENDER_MAX_VOLUMES; i++) {
 		snprintf(name, sizeof name, "v%d", i);
-		json_array_append_new(vols, json_pack("{s:s, s:s}", "name",
-		    name, "path", "/x"));
+		json_array_append_new(vols, json_pack("{s:s, s:s, s:b}",
+		    "name", name, "path", "/x", "emptyDir", 1));
 	}
 	json_object_set_new(json_object_get(m, "values"), "volumes", vols);
 	msg = render_err(m, AG_ETOOBIG);
 	assert_non_null(strstr(msg, "values.volumes"));
+	json_decref(m);
+}
+
+/* bcrypt against the OpenBSD/OpenWall test vector, and our Secret. */
+static void
+test_basic_auth(void **state)
+{
+	static const unsigned char salt[16] = { 0x10, 0x41, 0x04, 0x10, 0x41,
+	    0x04, 0x10, 0x41, 0x04, 0x10, 0x41, 0x04, 0x10, 0x41, 0x04, 0x10 };
+	char hash[RENDER_BCRYPT_LEN + 1], auth[256];
+	struct render_out *ro, *ro2;
+	const struct render_file *f;
+	struct ag_err err = { 0, "" };
+	json_t *m, *doc = NULL;
+	int n;
+
+	(void)state;
+	assert_int_equal(render_bcrypt(hash, "U*U", salt, 5), 0);
+	assert_string_equal(hash, "$2a$05$CCCCCCCCCCCCCCCCCCCCC."
+	    "E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+	assert_int_equal(render_bcrypt(hash, "", salt, 5), 0);
+	assert_int_equal(strlen(hash), RENDER_BCRYPT_LEN);
+
+	m = manifest_of("app: web\nnamespace: apps\nchart:\n  name: onechart\n"
+	    "values:\n  ingress:\n    host: a.example.com\n"
+	    "    nginxBasicAuth:\n      user: admin\n      password: s3cret\n");
+	ro = render_ok(m);
+	ro2 = render_ok(m);
+	assert_non_null(f = file_of(ro, "secret-basic-auth.yaml"));
+	/* same manifest, same bytes: the salt is derived, not drawn */
+	assert_string_equal(f->data, file_of(ro2, "secret-basic-auth.yaml")->data);
+	assert_int_equal(ag_yaml_load(&doc, f->data, f->len, "s", &err), 0);
+	assert_string_equal(str_at(doc, "metadata.name"), "web-basic-auth");
+	n = EVP_DecodeBlock((unsigned char *)auth, (const unsigned char *)
+	    str_at(doc, "data.auth"), (int)strlen(str_at(doc, "data.auth")));
+	assert_true(n > 0);
+	auth[n] = '\0';
+	assert_int_equal(strncmp(auth, "admin:$2a$10$", 13), 0);
+	assert_non_null(strstr(file_of(ro, "ingress.yaml")->data,
+	    "nginx.ingress.kubernetes.io/auth-secret: web-basic-auth"));
+	json_decref(doc);
+	render_out_free(ro);
+	render_out_free(ro2);
 	json_decref(m);
 }
 
@@ -575,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_raw_manifests),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_basic_auth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
