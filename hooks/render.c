@@ -16,6 +16,7 @@
 
 #include "auger/yaml.h"
 #include "render.h"
+#include "runner.h"
 #include "validate.h"
 
 #define RENDER_MAX_INGRESSES	16
@@ -2679,8 +2680,85 @@ static int
 render_refuse(struct render_ctx *c, const char *name)
 {
 	return ag_err_set(c->err, AG_EINVAL,
-	    "chart \"%.200s\" is not supported by the built-in renderer; only "
-	    "onechart is (an external render hook may take it)", name);
+	    "chart \"%.200s\" is not supported by the built-in renderer, "
+	    "which renders onechart only, and no render hook in "
+	    "DATA/hooks/render.d claimed it (see hooks/examples/"
+	    "render.d/50-helm-template)", name);
+}
+
+/* DATA/hooks/render.d, set once at start-up; empty: no render hooks. */
+static char render_hook_dir[4096];
+
+void
+render_hooks_set(const char *dir)
+{
+	snprintf(render_hook_dir, sizeof render_hook_dir, "%s",
+	    dir != NULL ? dir : "");
+}
+
+/*
+ * Offers the intent to the render hooks: 1 a hook rendered it (its
+ * documents are in rendered.yaml), 0 none claimed it, <0 refused.
+ */
+static int
+render_by_hook(struct render_ctx *c, const json_t *m, const json_t *vars)
+{
+	const json_t *chart = json_object_get(m, "chart");
+	const json_t *values = json_object_get(m, "values");
+	const json_t *env = json_object_get(m, "env");
+	char *in = NULL, *outp = NULL, *msg = NULL;
+	size_t outlen = 0, n;
+	json_t *intent;
+	int r;
+
+	if (render_hook_dir[0] == '\0' || !json_is_object(chart) ||
+	    json_object_size(chart) == 0)
+		return 0;
+	intent = json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O?}", "app", c->app,
+	    "env", json_is_string(env) ? json_string_value(env) : "",
+	    "namespace", c->ns, "chart", chart, "values",
+	    json_is_object(values) ? values : NULL, "vars", vars);
+	if (intent == NULL)
+		return render_oom(c);
+	if ((json_is_null(json_object_get(intent, "values")) &&
+	    json_object_set_new(intent, "values", json_object()) < 0) ||
+	    (json_is_null(json_object_get(intent, "vars")) &&
+	    json_object_set_new(intent, "vars", json_object()) < 0)) {
+		json_decref(intent);
+		return render_oom(c);
+	}
+	in = json_dumps(intent, JSON_COMPACT);
+	json_decref(intent);
+	if (in == NULL)
+		return render_oom(c);
+	r = runner_render(&outp, &outlen, &msg, render_hook_dir, in,
+	    strlen(in), RENDER_HOOK_TIMEOUT_MS, c->err);
+	free(in);
+	if (r == AG_ENOTFOUND) {
+		ag_err_clear(c->err);
+		return 0;
+	}
+	if (r < 0) {
+		if (msg != NULL) {
+			/* the hook's whole message, not its first line only */
+			n = strlen(msg);
+			while (n > 0 && msg[n - 1] == '\n')
+				msg[--n] = '\0';
+			ag_err_set(c->err, r, "%s", msg);
+		}
+		free(msg);
+		return r;
+	}
+	free(msg);
+	r = render_raw_text(c, outp, outlen, "render hook output",
+	    "rendered.yaml");
+	free(outp);
+	if (r < 0)
+		return r;
+	if (c->out->nfiles == 0)
+		return ag_err_set(c->err, AG_EINVAL,
+		    "the render hook printed no documents");
+	return 1;
 }
 
 static int
@@ -2699,6 +2777,13 @@ render_cmp_files(const void *a, const void *b)
 int
 render_manifest(struct render_out **out, const json_t *manifest,
     struct ag_err *err)
+{
+	return render_manifest_vars(out, manifest, NULL, err);
+}
+
+int
+render_manifest_vars(struct render_out **out, const json_t *manifest,
+    const json_t *vars, struct ag_err *err)
 {
 	struct render_ctx c;
 	const json_t *values = NULL;
@@ -2766,11 +2851,18 @@ render_manifest(struct render_out **out, const json_t *manifest,
 		    k)) < 0)
 			goto out;
 	}
-	if ((r = onechart = render_chart(&c, manifest)) < 0 ||
-	    (r = render_coll(&c, manifest, "values", "manifest", JSON_OBJECT,
+	if ((r = render_by_hook(&c, manifest, vars)) < 0)
+		goto out;
+	if (r == 1)
+		onechart = 0;
+	else if ((r = onechart = render_chart(&c, manifest)) < 0)
+		goto out;
+	if ((r = render_coll(&c, manifest, "values", "manifest", JSON_OBJECT,
 	    &values)) < 0)
 		goto out;
-	if (onechart) {
+	if (c.out->nfiles > 0) {
+		/* a hook rendered the chart: its values were its business */
+	} else if (onechart) {
 		if ((merged = render_defaults()) == NULL) {
 			r = render_oom(&c);
 			goto out;

@@ -41,7 +41,26 @@ struct render_out {
  */
 int	render_manifest(struct render_out **out, const json_t *manifest,
 	    struct ag_err *err);
+/*
+ * As render_manifest, with the deploy's vars for the render hooks: when
+ * render_hooks_set() named a directory and the manifest has a chart, the
+ * executables there (runner_render, hooks/RENDER.md) are offered the
+ * intent {app, env, namespace, chart, values, vars} first; the first to
+ * claim it renders the chart, its output going through the same file and
+ * namespace rules as raw manifests. None claims it: the built-in OneChart
+ * renderer, or a refusal for any other chart.
+ */
+int	render_manifest_vars(struct render_out **out, const json_t *manifest,
+	    const json_t *vars, struct ag_err *err);
 void	render_out_free(struct render_out *r);
+
+/* A render hook's deadline. */
+#define RENDER_HOOK_TIMEOUT_MS	60000
+/*
+ * Where the render hooks are (DATA/hooks/render.d); NULL or "" for none.
+ * Called once at start-up, before any render: not thread-safe.
+ */
+void	render_hooks_set(const char *dir);
 
 /*
  * Checks OneChart values (the user's merged over the chart's defaults)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -364,8 +365,9 @@ test_refusals(void **state)
 	    "  name: redis\n  version: 17.0.0\n");
 	msg = render_err(m, AG_EINVAL);
 	assert_string_equal(msg, "chart \"redis\" is not supported by the "
-	    "built-in renderer; only onechart is (an external render hook may "
-	    "take it)");
+	    "built-in renderer, which renders onechart only, and no render "
+	    "hook in DATA/hooks/render.d claimed it (see hooks/examples/"
+	    "render.d/50-helm-template)");
 	json_decref(m);
 
 	m = manifest_of("app: web\nchart:\n  name: onechart\n"
@@ -636,6 +638,91 @@ test_basic_auth(void **state)
 	json_decref(m);
 }
 
+static void
+write_hook(const char *dir, const char *name, const char *body)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\n%s", body);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* DATA/hooks/render.d: decline, claim, refuse, bounded output. */
+static void
+test_render_hooks(void **state)
+{
+	char dir[] = "/tmp/auger-renderd-XXXXXX", cmd[600];
+	struct render_out *ro;
+	const struct render_file *f;
+	json_t *m, *vars;
+	const char *msg;
+	struct ag_err err = { 0, "" };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* 10 declines everything; 20 takes cron-job and echoes the intent */
+	write_hook(dir, "10-decline", "cat >/dev/null; exit 3\n");
+	write_hook(dir, "20-cron", "in=$(cat)\n"
+	    "case $in in *'\"name\":\"cron-job\"'*) ;; *) exit 3 ;; esac\n"
+	    "case $in in *'\"BUILD\":\"42\"'*) ;; *) echo no vars >&2; exit 1 ;; esac\n"
+	    "printf 'apiVersion: batch/v1\\nkind: CronJob\\nmetadata:\\n  name: nightly\\n'\n");
+	write_hook(dir, "30-refuse", "cat >/dev/null\n"
+	    "case $AUGER_STAGE in render) ;; *) exit 9 ;; esac\n"
+	    "echo 'chart static-site: values.x is wrong' >&2; exit 1\n");
+	render_hooks_set(dir);
+
+	m = manifest_of("app: nightly\nnamespace: jobs\nchart:\n  name: cron-job\n"
+	    "  repository: https://chart.onechart.dev\nvalues:\n"
+	    "  schedule: \"0 1 * * *\"\n");
+	vars = json_pack("{s:s}", "BUILD", "42");
+	assert_int_equal(render_manifest_vars(&ro, m, vars, &err), 0);
+	assert_non_null(f = file_of(ro, "rendered.yaml"));
+	assert_non_null(strstr(f->data, "kind: CronJob"));
+	/* validation sees the hook's output as ours: namespaced */
+	assert_non_null(strstr(f->data, "namespace: jobs"));
+	render_out_free(ro);
+	json_decref(vars);
+	json_decref(m);
+
+	/* a refusing hook's message reaches the user */
+	m = manifest_of("app: web\nchart:\n  name: static-site\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_string_equal(msg, "hook 30-refuse: chart static-site: "
+	    "values.x is wrong");
+	json_decref(m);
+
+	/* no hook claims onechart: the built-in renderer */
+	snprintf(cmd, sizeof cmd, "rm -f %s/30-refuse", dir);
+	assert_int_equal(system(cmd), 0);
+	m = manifest_of("app: web\nchart:\n  name: onechart\n");
+	ro = render_ok(m);
+	assert_non_null(file_of(ro, "deployment.yaml"));
+	render_out_free(ro);
+	json_decref(m);
+	m = manifest_of("app: web\nchart:\n  name: static-site\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL),
+	    "no render hook in DATA/hooks/render.d claimed it"));
+	json_decref(m);
+
+	/* output is bounded, and nothing printed is no rendering */
+	write_hook(dir, "05-flood", "cat >/dev/null\n"
+	    "head -c 9000000 /dev/zero | tr '\\0' a\n");
+	m = manifest_of("app: web\nchart:\n  name: cron-job\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL),
+	    "printed more than 8388608 bytes"));
+	write_hook(dir, "05-flood", "cat >/dev/null; exit 0\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL), "rendered nothing"));
+	json_decref(m);
+
+	render_hooks_set(NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -651,6 +738,7 @@ main(void)
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_basic_auth),
+		cmocka_unit_test(test_render_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
