@@ -798,7 +798,7 @@ cmd_manifest(int argc, char **argv)
 	json_decref(m);
 	m = NULL;
 	if (ag_template_yaml(&m, text, len, file, vars, &err) < 0 ||
-	    patch_render(&ro, m, &err) < 0)
+	    patch_render(&ro, m, NULL, &err) < 0)
 		goto fail;
 	for (i = 0; i < ro->nfiles; i++)
 		printf("---\n# Source: %s/%s\n%.*s", json_string_value(

@@ -25,6 +25,7 @@
 #include "augerd.h"
 #include "auth.h"
 #include "../hooks/config.h"
+#include "../hooks/render.h"
 #include "releasesvc.h"
 #include "http.h"
 #include "log.h"
@@ -545,6 +546,10 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/hooks/validate.d", augerd.data);
 	if (mkdir_p(path, 0755) < 0)
 		return 1;
+	snprintf(path, sizeof path, "%s/hooks/render.d", augerd.data);
+	if (mkdir_p(path, 0755) < 0)
+		return 1;
+	render_hooks_set(path);
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
 	/* Refs and objects we write survive a crash (fsync). */

@@ -223,7 +223,7 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 		snprintf(p->app, sizeof p->app, "%s", json_string_value(
 		    json_object_get(m, "app")));
 	if (m == NULL || ag_release_app_check(p->app, &e) < 0 ||
-	    patch_render(&p->ro, m, &e) < 0) {
+	    patch_render(&p->ro, m, vars, &e) < 0) {
 		r = ag_err_set(err, e.code ? e.code : AG_EINVAL, "%s/%s: %s",
 		    p->env, p->app, e.msg);
 		goto out;

@@ -19,6 +19,7 @@ patch_nonempty(const json_t *v)
 
 int
 patch_render(struct render_out **out, const json_t *manifest,
+    const json_t *vars,
     struct ag_err *err)
 {
 	const json_t *smp = json_object_get(manifest, "strategicMergePatches");
@@ -34,13 +35,13 @@ patch_render(struct render_out **out, const json_t *manifest,
 	*out = NULL;
 	if (!json_is_object(manifest) ||
 	    (!patch_nonempty(smp) && !patch_nonempty(jp)))
-		return render_manifest(out, manifest, err);
+		return render_manifest_vars(out, manifest, vars, err);
 	/* the renderer never sees the patches */
 	if ((m = json_copy((json_t *)manifest)) == NULL)
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
 	json_object_del(m, "strategicMergePatches");
 	json_object_del(m, "json6902Patches");
-	if ((r = render_manifest(&ro, m, err)) < 0)
+	if ((r = render_manifest_vars(&ro, m, vars, err)) < 0)
 		goto out;
 	docs = json_array();
 	count = calloc(ro->nfiles + 1, sizeof *count);

@@ -8,13 +8,15 @@
 #include "render.h"
 
 /*
- * render_manifest, then the manifest's strategicMergePatches and
+ * render_manifest_vars (render hooks first, with vars), then the
+ * manifest's strategicMergePatches and
  * json6902Patches applied to the rendered documents (ag_kustomize_apply),
  * as Gimlet's Render does. Files whose documents the patches change are
  * written again; a file whose every document is deleted is dropped.
  * Warnings of the patches join the render warnings.
  */
 int	patch_render(struct render_out **out, const json_t *manifest,
+	    const json_t *vars,
 	    struct ag_err *err);
 
 #endif

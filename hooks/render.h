@@ -12,6 +12,12 @@
 #define RENDER_MAX_VOLUMES	64
 #define RENDER_MAX_VARS		256
 #define RENDER_MAX_PORTS	64
+/* Bytes of one plain secret value (values.fileSecrets[].secrets). */
+#define RENDER_MAX_SECRET	(1024 * 1024)
+/* "$2a$10$" + 22 characters of salt + 31 of hash. */
+#define RENDER_BCRYPT_LEN	60
+/* bcrypt's cost for basic-auth passwords: Go's bcrypt.DefaultCost. */
+#define RENDER_BCRYPT_COST	10
 
 struct render_file {
 	char	*name;		/* owned; e.g. "deployment.yaml" */
@@ -35,6 +41,36 @@ struct render_out {
  */
 int	render_manifest(struct render_out **out, const json_t *manifest,
 	    struct ag_err *err);
+/*
+ * As render_manifest, with the deploy's vars for the render hooks: when
+ * render_hooks_set() named a directory and the manifest has a chart, the
+ * executables there (runner_render, hooks/RENDER.md) are offered the
+ * intent {app, env, namespace, chart, values, vars} first; the first to
+ * claim it renders the chart, its output going through the same file and
+ * namespace rules as raw manifests. None claims it: the built-in OneChart
+ * renderer, or a refusal for any other chart.
+ */
+int	render_manifest_vars(struct render_out **out, const json_t *manifest,
+	    const json_t *vars, struct ag_err *err);
 void	render_out_free(struct render_out *r);
+
+/* A render hook's deadline. */
+#define RENDER_HOOK_TIMEOUT_MS	60000
+/*
+ * Where the render hooks are (DATA/hooks/render.d); NULL or "" for none.
+ * Called once at start-up, before any render: not thread-safe.
+ */
+void	render_hooks_set(const char *dir);
+
+/*
+ * Checks OneChart values (the user's merged over the chart's defaults)
+ * against OneChart 0.74.0's values.schema.json; AG_EINVAL with each
+ * violation in gojsonschema's words, as helm refuses (render_schema.c).
+ */
+int	render_schema_check(const json_t *values, struct ag_err *err);
+
+/* bcrypt of password (at most 72 bytes) with salt: "$2a$CC$...", 0 or -1. */
+int	render_bcrypt(char out[RENDER_BCRYPT_LEN + 1], const char *password,
+	    const unsigned char salt[16], int cost);
 
 #endif

@@ -63,6 +63,9 @@ struct runner_proc {
 	size_t		 faillen;
 	size_t		 failextra;	/* never: the child writes one */
 	int		 exited, timedout, status;
+	int		 outfd;		/* its stdout when captured, or -1 */
+	char		*outbuf;	/* outmax + 1, or NULL */
+	size_t		 outlen, outmax, outdropped;
 };
 
 static int
@@ -299,14 +302,19 @@ runner_has_exited(struct runner_proc *p, short pidfd_revents)
 static void
 runner_watch(struct runner_proc *p, int timeout_ms)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[5];
 	long long deadline = runner_now_ms() + timeout_ms, left;
-	int ip, ie, ix, iw, np, wait;
+	int ip, ie, ix, iw, io, np, wait;
 	short wrev;
 
 	for (;;) {
 		np = 0;
-		ip = ie = ix = iw = -1;
+		ip = ie = ix = iw = io = -1;
+		if (p->outfd >= 0) {
+			pfd[np].fd = p->outfd;
+			pfd[np].events = POLLIN;
+			io = np++;
+		}
 		if (p->in >= 0) {
 			pfd[np].fd = p->in;
 			pfd[np].events = POLLOUT;
@@ -347,6 +355,9 @@ runner_watch(struct runner_proc *p, int timeout_ms)
 		if (ie >= 0 && pfd[ie].revents != 0)
 			runner_drain(&p->errfd, p->errbuf, &p->errlen,
 			    RUNNER_STDERR_MAX, &p->errdropped);
+		if (io >= 0 && pfd[io].revents != 0)
+			runner_drain(&p->outfd, p->outbuf, &p->outlen,
+			    p->outmax, &p->outdropped);
 		if (ix >= 0 && pfd[ix].revents != 0)
 			runner_drain(&p->execfd, (char *)&p->fail,
 			    &p->faillen, sizeof p->fail, &p->failextra);
@@ -355,6 +366,8 @@ runner_watch(struct runner_proc *p, int timeout_ms)
 			/* what it wrote before it exited */
 			runner_drain(&p->errfd, p->errbuf, &p->errlen,
 			    RUNNER_STDERR_MAX, &p->errdropped);
+			runner_drain(&p->outfd, p->outbuf, &p->outlen,
+			    p->outmax, &p->outdropped);
 			runner_drain(&p->execfd, (char *)&p->fail,
 			    &p->faillen, sizeof p->fail, &p->failextra);
 			p->exited = 1;
@@ -479,20 +492,35 @@ runner_path(const char *dir, const char *name)
 	return s;
 }
 
-/* Runs one hook: 0 it accepted, AG_EINVAL it refused, <0 an error. */
+/* A render hook's stdout: up to max bytes kept, the rest counted. */
+struct runner_capture {
+	char	*buf;		/* malloc'd, NUL-terminated */
+	size_t	 len;
+	size_t	 max;
+	size_t	 dropped;
+	int	 status;	/* its exit status, when it exited */
+};
+
+/*
+ * Runs one hook: 0 it accepted, AG_EINVAL it refused, <0 an error. With
+ * cap, its stdout is kept there and any exit status is handed back in
+ * cap->status (0 returned) for the caller to judge.
+ */
 static int
 runner_one(char **msg, const char *dir, const char *name, const char *stage,
-    const char *input, size_t inlen, int timeout_ms, struct ag_err *err)
+    const char *input, size_t inlen, int timeout_ms,
+    struct runner_capture *cap, struct ag_err *err)
 {
 	struct runner_proc p;
 	struct rlimit rl;
 	char *path = NULL, *envp[5] = { NULL }, *argv[2];
 	int sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, xp[2] = { -1, -1 };
+	int op[2] = { -1, -1 };
 	int devnull = -1, fds[4], maxfd = RUNNER_MAX_FDS, i, r;
 
 	memset(&p, 0, sizeof p);
 	p.pid = -1;
-	p.in = p.errfd = p.execfd = p.pidfd = -1;
+	p.in = p.errfd = p.execfd = p.pidfd = p.outfd = -1;
 	p.input = input;
 	p.inlen = inlen;
 	if ((path = runner_path(dir, name)) == NULL)
@@ -509,13 +537,17 @@ runner_one(char **msg, const char *dir, const char *name, const char *stage,
 		maxfd = (int)rl.rlim_cur;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(ep, O_CLOEXEC) < 0 || pipe2(xp, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    (cap != NULL && pipe2(op, O_CLOEXEC) < 0)) {
 		r = ag_err_set(err, AG_EIO, "hook %s: cannot make its pipes: "
 		    "%s", name, strerror(errno));
 		goto out;
 	}
+	if (cap != NULL && (p.outbuf = malloc(cap->max + 1)) == NULL)
+		goto oom;
+	p.outmax = cap != NULL ? cap->max : 0;
 	fds[0] = sv[1];
-	fds[1] = devnull;
+	fds[1] = cap != NULL ? op[1] : devnull;
 	fds[2] = ep[1];
 	fds[3] = xp[1];
 	if ((p.pid = fork()) < 0) {
@@ -530,7 +562,12 @@ runner_one(char **msg, const char *dir, const char *name, const char *stage,
 	runner_close(&sv[1]);
 	runner_close(&ep[1]);
 	runner_close(&xp[1]);
+	runner_close(&op[1]);
 	runner_close(&devnull);
+	p.outfd = op[0];
+	op[0] = -1;
+	if (p.outfd >= 0)
+		fcntl(p.outfd, F_SETFL, O_NONBLOCK);
 	p.in = sv[0];
 	p.errfd = ep[0];
 	p.execfd = xp[0];
@@ -550,6 +587,18 @@ runner_one(char **msg, const char *dir, const char *name, const char *stage,
 	while (waitpid(p.pid, &p.status, 0) < 0 && errno == EINTR)
 		;
 	p.pid = -1;
+	if (cap != NULL && !p.timedout && p.faillen != sizeof p.fail &&
+	    WIFEXITED(p.status) && (WEXITSTATUS(p.status) == 0 ||
+	    WEXITSTATUS(p.status) == RUNNER_DECLINE)) {
+		p.outbuf[p.outlen] = '\0';
+		cap->buf = p.outbuf;
+		cap->len = p.outlen;
+		cap->dropped = p.outdropped;
+		cap->status = WEXITSTATUS(p.status);
+		p.outbuf = NULL;
+		r = 0;
+		goto out;
+	}
 	if (!p.timedout && p.faillen != sizeof p.fail &&
 	    WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0) {
 		r = 0;
@@ -576,10 +625,14 @@ out:
 	runner_close(&ep[1]);
 	runner_close(&xp[0]);
 	runner_close(&xp[1]);
+	runner_close(&op[0]);
+	runner_close(&op[1]);
+	runner_close(&p.outfd);
 	runner_close(&devnull);
 	for (i = 0; i < 4; i++)
 		free(envp[i]);
 	free(p.errbuf);
+	free(p.outbuf);
 	free(path);
 	return r;
 }
@@ -609,8 +662,63 @@ runner_run(char **msg, const char *dir, const char *stage, const char *input,
 		return r;
 	for (i = 0; i < n; i++)
 		if ((r = runner_one(msg, dir, names[i], stage, input, inlen,
-		    timeout_ms, err)) != 0)
+		    timeout_ms, NULL, err)) != 0)
 			break;
+	runner_names_free(names, n);
+	return r;
+}
+
+int
+runner_render(char **out, size_t *outlen, char **msg, const char *dir,
+    const char *input, size_t inlen, int timeout_ms, struct ag_err *err)
+{
+	struct runner_capture cap;
+	char **names = NULL;
+	size_t n = 0, i;
+	int r = AG_ENOTFOUND;
+
+	*out = NULL;
+	*outlen = 0;
+	*msg = NULL;
+	if (dir == NULL || *dir == '\0' || strlen(dir) >= PATH_MAX)
+		return ag_err_set(err, AG_EINVAL, "hooks: no directory");
+	if (input == NULL || inlen > RUNNER_MAX_INPUT)
+		return ag_err_set(err, AG_EINVAL, "hooks: no input, or over "
+		    "%d bytes", RUNNER_MAX_INPUT);
+	if (timeout_ms <= 0)
+		timeout_ms = RUNNER_DEFAULT_TIMEOUT_MS;
+	if ((r = runner_list(&names, &n, dir, err)) < 0)
+		return r;
+	r = AG_ENOTFOUND;
+	for (i = 0; i < n; i++) {
+		memset(&cap, 0, sizeof cap);
+		cap.max = RUNNER_STDOUT_MAX;
+		if ((r = runner_one(msg, dir, names[i], "render", input, inlen,
+		    timeout_ms, &cap, err)) != 0)
+			break;
+		if (cap.status == RUNNER_DECLINE) {
+			free(cap.buf);
+			r = AG_ENOTFOUND;
+			continue;
+		}
+		if (cap.dropped > 0 || cap.len == 0) {
+			free(cap.buf);
+			r = ag_err_set(err, AG_EINVAL, cap.len == 0 ?
+			    "hook %s: rendered nothing (exit %d declines)" :
+			    "hook %s: printed more than %d bytes of manifests",
+			    names[i], cap.len == 0 ? RUNNER_DECLINE :
+			    RUNNER_STDOUT_MAX);
+			if ((*msg = malloc(strlen(err->msg) + 2)) != NULL)
+				sprintf(*msg, "%s\n", err->msg);
+			break;
+		}
+		*out = cap.buf;
+		*outlen = cap.len;
+		r = 0;
+		break;
+	}
+	if (r == AG_ENOTFOUND)
+		ag_err_set(err, AG_ENOTFOUND, "no render hook claimed the chart");
 	runner_names_free(names, n);
 	return r;
 }

@@ -12,6 +12,10 @@
 #define RUNNER_MAX_HOOKS	256
 /* Bytes of input given to a hook on stdin. */
 #define RUNNER_MAX_INPUT	(256 * 1024 * 1024)
+/* Bytes of manifests a render hook may print on stdout. */
+#define RUNNER_STDOUT_MAX	(8 * 1024 * 1024)
+/* A render hook's exit status for "not my chart: ask the next". */
+#define RUNNER_DECLINE		3
 /* The time limit when timeout_ms is 0 or less. */
 #define RUNNER_DEFAULT_TIMEOUT_MS	10000
 
@@ -34,6 +38,20 @@
  * reaped.
  */
 int	runner_run(char **msg, const char *dir, const char *stage,
+	    const char *input, size_t inlen, int timeout_ms,
+	    struct ag_err *err);
+
+/*
+ * The render stage (DATA/hooks/render.d): the hooks of dir run in the same
+ * order, way and limits as runner_run()'s, with AUGER_STAGE=render, and
+ * their stdout kept. The first that exits 0 renders: *out (malloc'd,
+ * NUL-terminated) is what it printed, at most RUNNER_STDOUT_MAX bytes;
+ * more, or nothing, is a refusal. Exit RUNNER_DECLINE hands the intent to
+ * the next; any other exit, a signal or the deadline refuses, with *msg
+ * as runner_run() makes it. Returns 0 rendered, AG_ENOTFOUND when no hook
+ * claimed it (or there is none), AG_EINVAL refused, <0 other errors.
+ */
+int	runner_render(char **out, size_t *outlen, char **msg, const char *dir,
 	    const char *input, size_t inlen, int timeout_ms,
 	    struct ag_err *err);
 

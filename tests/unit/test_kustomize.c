@@ -513,7 +513,7 @@ test_render(void **state)
 	int ing = 0, dep = 0;
 
 	(void)state;
-	if (patch_render(&ro, m, &err) != 0)
+	if (patch_render(&ro, m, NULL, &err) != 0)
 		fail_msg("patch_render: %s", err.msg);
 	m2 = json_copy(m);
 	json_object_del(m2, "json6902Patches");

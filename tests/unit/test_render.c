@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "auger/template.h"
 #include "auger/yaml.h"
@@ -363,8 +365,9 @@ test_refusals(void **state)
 	    "  name: redis\n  version: 17.0.0\n");
 	msg = render_err(m, AG_EINVAL);
 	assert_string_equal(msg, "chart \"redis\" is not supported by the "
-	    "built-in renderer; only onechart is (an external render hook may "
-	    "take it)");
+	    "built-in renderer, which renders onechart only, and no render "
+	    "hook in DATA/hooks/render.d claimed it (see hooks/examples/"
+	    "render.d/50-helm-template)");
 	json_decref(m);
 
 	m = manifest_of("app: web\nchart:\n  name: onechart\n"
@@ -391,11 +394,31 @@ test_refusals(void **state)
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
 	    "  replicas: many\n");
 	msg = render_err(m, AG_EINVAL);
-	assert_string_equal(msg, "values.replicas must be an integer");
+	assert_string_equal(msg, "values don't meet the specifications of "
+	    "OneChart 0.74.0's values.schema.json: replicas: Invalid type. "
+	    "Expected: integer, given: string");
+	json_decref(m);
+
+	/* the schema's other refusals: numeric tag, PVC without size */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  image:\n    tag: 1.20\n  volumes:\n  - name: data\n"
+	    "    path: /data\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_non_null(strstr(msg, "image.tag: Invalid type. Expected: "
+	    "string, given: number"));
+	assert_non_null(strstr(msg, "volumes.0: Must validate at least one "
+	    "schema (anyOf); volumes.0: size is required"));
+	json_decref(m);
+
+	/* an empty tag: helm would write "nginx:", no runtime pulls that */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  image:\n    tag: \"\"\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_non_null(strstr(msg, "values.image.tag is empty"));
 	json_decref(m);
 
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
-	    "  volumes:\n  - name: Bad_Name\n    path: /x\n");
+	    "  volumes:\n  - name: Bad_Name\n    path: /x\n    emptyDir: true\n");
 	msg = render_err(m, AG_EINVAL);
 	assert_non_null(strstr(msg, "values.volumes[0].name"));
 	json_decref(m);
@@ -447,18 +470,29 @@ test_warnings(void **state)
 	(void)state;
 	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
 	    "  foo: bar\n  ingress:\n    host: a.example.com\n"
-	    "    nginxBasicAuth:\n      user: admin\n"
+	    "  volumes:\n  - name: d\n    path: /d\n    size: 1Gi\n"
+	    "    volumeMode: Block\n"
 	    "  sidecar: {}\n  monitor:\n    enabled: false\n");
 	ro = render_ok(m);
 	assert_int_equal(json_array_size(ro->warnings), 2);
 	w0 = json_string_value(json_array_get(ro->warnings, 0));
 	w1 = json_string_value(json_array_get(ro->warnings, 1));
-	assert_string_equal(w0, "values.foo is not supported by the built-in "
-	    "renderer and was ignored");
-	assert_string_equal(w1, "values.ingress.nginxBasicAuth is not "
-	    "supported by the built-in renderer and was ignored");
+	assert_string_equal(w0, "values.foo is not a value of OneChart 0.74.0 "
+	    "and was ignored");
+	assert_string_equal(w1, "values.volumes[0].volumeMode is not a value "
+	    "of OneChart 0.74.0 and was ignored");
 	assert_non_null(file_of(ro, "ingress.yaml"));
+	assert_null(strstr(file_of(ro, "pvc-d.yaml")->data, "volumeMode"));
+	assert_null(file_of(ro, "servicemonitor.yaml"));
 	render_out_free(ro);
+	json_decref(m);
+
+	/* nginxBasicAuth without a password: refused, never an open Ingress */
+	m = manifest_of("app: web\nchart:\n  name: onechart\nvalues:\n"
+	    "  ingress:\n    host: a.example.com\n"
+	    "    nginxBasicAuth:\n      user: admin\n");
+	assert_string_equal(render_err(m, AG_EINVAL),
+	    "values.ingress.nginxBasicAuth.password is required");
 	json_decref(m);
 
 	m = manifest_of("app: web\nmanifests: |\n  kind: ConfigMap\n"
@@ -552,13 +586,141 @@ test_limits(void **state)
 	vols = json_array();
 	for (i = 0; i <= RENDER_MAX_VOLUMES; i++) {
 		snprintf(name, sizeof name, "v%d", i);
-		json_array_append_new(vols, json_pack("{s:s, s:s}", "name",
-		    name, "path", "/x"));
+		json_array_append_new(vols, json_pack("{s:s, s:s, s:b}",
+		    "name", name, "path", "/x", "emptyDir", 1));
 	}
 	json_object_set_new(json_object_get(m, "values"), "volumes", vols);
 	msg = render_err(m, AG_ETOOBIG);
 	assert_non_null(strstr(msg, "values.volumes"));
 	json_decref(m);
+}
+
+/* bcrypt against the OpenBSD/OpenWall test vector, and our Secret. */
+static void
+test_basic_auth(void **state)
+{
+	static const unsigned char salt[16] = { 0x10, 0x41, 0x04, 0x10, 0x41,
+	    0x04, 0x10, 0x41, 0x04, 0x10, 0x41, 0x04, 0x10, 0x41, 0x04, 0x10 };
+	char hash[RENDER_BCRYPT_LEN + 1], auth[256];
+	struct render_out *ro, *ro2;
+	const struct render_file *f;
+	struct ag_err err = { 0, "" };
+	json_t *m, *doc = NULL;
+	int n;
+
+	(void)state;
+	assert_int_equal(render_bcrypt(hash, "U*U", salt, 5), 0);
+	assert_string_equal(hash, "$2a$05$CCCCCCCCCCCCCCCCCCCCC."
+	    "E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+	assert_int_equal(render_bcrypt(hash, "", salt, 5), 0);
+	assert_int_equal(strlen(hash), RENDER_BCRYPT_LEN);
+
+	m = manifest_of("app: web\nnamespace: apps\nchart:\n  name: onechart\n"
+	    "values:\n  ingress:\n    host: a.example.com\n"
+	    "    nginxBasicAuth:\n      user: admin\n      password: s3cret\n");
+	ro = render_ok(m);
+	ro2 = render_ok(m);
+	assert_non_null(f = file_of(ro, "secret-basic-auth.yaml"));
+	/* same manifest, same bytes: the salt is derived, not drawn */
+	assert_string_equal(f->data, file_of(ro2, "secret-basic-auth.yaml")->data);
+	assert_int_equal(ag_yaml_load(&doc, f->data, f->len, "s", &err), 0);
+	assert_string_equal(str_at(doc, "metadata.name"), "web-basic-auth");
+	n = EVP_DecodeBlock((unsigned char *)auth, (const unsigned char *)
+	    str_at(doc, "data.auth"), (int)strlen(str_at(doc, "data.auth")));
+	assert_true(n > 0);
+	auth[n] = '\0';
+	assert_int_equal(strncmp(auth, "admin:$2a$10$", 13), 0);
+	assert_non_null(strstr(file_of(ro, "ingress.yaml")->data,
+	    "nginx.ingress.kubernetes.io/auth-secret: web-basic-auth"));
+	json_decref(doc);
+	render_out_free(ro);
+	render_out_free(ro2);
+	json_decref(m);
+}
+
+static void
+write_hook(const char *dir, const char *name, const char *body)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\n%s", body);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* DATA/hooks/render.d: decline, claim, refuse, bounded output. */
+static void
+test_render_hooks(void **state)
+{
+	char dir[] = "/tmp/auger-renderd-XXXXXX", cmd[600];
+	struct render_out *ro;
+	const struct render_file *f;
+	json_t *m, *vars;
+	const char *msg;
+	struct ag_err err = { 0, "" };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* 10 declines everything; 20 takes cron-job and echoes the intent */
+	write_hook(dir, "10-decline", "cat >/dev/null; exit 3\n");
+	write_hook(dir, "20-cron", "in=$(cat)\n"
+	    "case $in in *'\"name\":\"cron-job\"'*) ;; *) exit 3 ;; esac\n"
+	    "case $in in *'\"BUILD\":\"42\"'*) ;; *) echo no vars >&2; exit 1 ;; esac\n"
+	    "printf 'apiVersion: batch/v1\\nkind: CronJob\\nmetadata:\\n  name: nightly\\n'\n");
+	write_hook(dir, "30-refuse", "cat >/dev/null\n"
+	    "case $AUGER_STAGE in render) ;; *) exit 9 ;; esac\n"
+	    "echo 'chart static-site: values.x is wrong' >&2; exit 1\n");
+	render_hooks_set(dir);
+
+	m = manifest_of("app: nightly\nnamespace: jobs\nchart:\n  name: cron-job\n"
+	    "  repository: https://chart.onechart.dev\nvalues:\n"
+	    "  schedule: \"0 1 * * *\"\n");
+	vars = json_pack("{s:s}", "BUILD", "42");
+	assert_int_equal(render_manifest_vars(&ro, m, vars, &err), 0);
+	assert_non_null(f = file_of(ro, "rendered.yaml"));
+	assert_non_null(strstr(f->data, "kind: CronJob"));
+	/* validation sees the hook's output as ours: namespaced */
+	assert_non_null(strstr(f->data, "namespace: jobs"));
+	render_out_free(ro);
+	json_decref(vars);
+	json_decref(m);
+
+	/* a refusing hook's message reaches the user */
+	m = manifest_of("app: web\nchart:\n  name: static-site\n");
+	msg = render_err(m, AG_EINVAL);
+	assert_string_equal(msg, "hook 30-refuse: chart static-site: "
+	    "values.x is wrong");
+	json_decref(m);
+
+	/* no hook claims onechart: the built-in renderer */
+	snprintf(cmd, sizeof cmd, "rm -f %s/30-refuse", dir);
+	assert_int_equal(system(cmd), 0);
+	m = manifest_of("app: web\nchart:\n  name: onechart\n");
+	ro = render_ok(m);
+	assert_non_null(file_of(ro, "deployment.yaml"));
+	render_out_free(ro);
+	json_decref(m);
+	m = manifest_of("app: web\nchart:\n  name: static-site\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL),
+	    "no render hook in DATA/hooks/render.d claimed it"));
+	json_decref(m);
+
+	/* output is bounded, and nothing printed is no rendering */
+	write_hook(dir, "05-flood", "cat >/dev/null\n"
+	    "head -c 9000000 /dev/zero | tr '\\0' a\n");
+	m = manifest_of("app: web\nchart:\n  name: cron-job\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL),
+	    "printed more than 8388608 bytes"));
+	write_hook(dir, "05-flood", "cat >/dev/null; exit 0\n");
+	assert_non_null(strstr(render_err(m, AG_EINVAL), "rendered nothing"));
+	json_decref(m);
+
+	render_hooks_set(NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 int
@@ -575,6 +737,8 @@ main(void)
 		cmocka_unit_test(test_raw_manifests),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_basic_auth),
+		cmocka_unit_test(test_render_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
