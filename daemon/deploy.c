@@ -460,7 +460,8 @@ deploy_list(json_t **out, const json_t *artifact, const json_t *manifests,
 	}
 	for (i = 0; i < n; i++) {
 		if (commit_prepared(&rel, &ps[i], artifact, by, err) < 0) {
-			if (!keep_going)
+			/* A full disk fails the rest too: the answer says so. */
+			if (!keep_going || err->code == AG_ENOSPACE)
 				goto out;
 			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
 			    "app", ps[i].app, "env", ps[i].env, "error",
@@ -571,7 +572,13 @@ deploy_artifact_create(struct apijob *a, const char *arg)
 	log_info("artifact %s stored by %s", json_string_value(
 	    json_object_get(art, "id")), a->cred.name);
 	/* Manifests whose policy matches deploy now. */
-	if (deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0)
+	if (deploy_artifact(&rels, &a->cred, art, NULL, NULL, 1, &err) < 0 &&
+	    err.code == AG_ENOSPACE) {
+		api_fail(a, http_status_of(err.code), "artifact %s is stored, "
+		    "but deploying it stopped: %s", json_string_value(
+		    json_object_get(art, "id")), err.msg);
+		goto out;
+	} else if (rels == NULL)
 		rels = json_pack("[{s:s}]", "error", err.msg);
 	json_object_set_new(art, "releases", rels);
 	a->status = 201;

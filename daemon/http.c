@@ -43,6 +43,7 @@ http_status_of(int code)
 	case AG_ECONFLICT:	return 409;
 	case AG_ETOOBIG:	return 413;
 	case AG_ETIMEOUT:	return 504;
+	case AG_ENOSPACE:	return 507;	/* Insufficient Storage */
 	default:		return 500;
 	}
 }
