@@ -3,7 +3,7 @@
 #
 # 1. Kill trials: SOAK_TRIALS (20) times, a burst of API deploys and
 #    rollbacks, a large HTTP push and a large SSH push run together, and
-#    augerd gets kill -9 at a random moment (SOAK_KILL_MS, 100..1500 ms
+#    augerd gets kill -9 at a random moment (SOAK_KILL_MS, 50..1500 ms
 #    in). After each: restart, git fsck of every repository, every release
 #    a client saw answered 201 must be in the history, and `augerd
 #    reindex` of a copy must list the same releases as the live index.
@@ -29,7 +29,7 @@ CLIENTS=${SOAK_CLIENTS:-1000}
 NOFILE=${SOAK_NOFILE:-1024}
 NGIT=${SOAK_GIT:-60}
 NPUSH=${SOAK_PUSHES:-20}
-BURST=${SOAK_BURST:-30}
+BURST=${SOAK_BURST:-60}
 ENV=soak
 CMD_TIMEOUT=300
 # Every client here is 127.0.0.1: the per-address cap would refuse most.
@@ -107,18 +107,20 @@ for t in $(seq 1 "$TRIALS"); do
 			batch_add "$W/dep.$t.cfg" "$URL/api/releases" "$W/d.$t.$s.req" "$W/d.$t.$s.out"
 		fi
 	done
+	# Both pushes' commits are made first, so the kill timer starts when
+	# the burst and the pushes do.
+	head -c 3000000 /dev/urandom >"$T/hw/blob-$t.bin"
+	commit_files "$T/hw" "big $t" >/dev/null
+	head -c 3000000 /dev/urandom >"$T/sw/sblob-$t.bin"
+	git -C "$T/sw" add -A && git -C "$T/sw" commit -q -m "ssh $t"
 	: >"$W/dep.$t.log"
 	batch_run "$W/dep.$t.cfg" "$W/dep.$t.log" 8 &
 	bp=$!
-	head -c 3000000 /dev/urandom >"$T/hw/blob-$t.bin"
-	commit_files "$T/hw" "big $t" >/dev/null
 	(g -C "$T/hw" push -q origin "HEAD:refs/heads/h$t" >"$W/hp.$t" 2>&1; echo $? >>"$W/hp.$t") &
 	hp=$!
-	head -c 3000000 /dev/urandom >"$T/sw/sblob-$t.bin"
-	git -C "$T/sw" add -A && git -C "$T/sw" commit -q -m "ssh $t"
 	(git_ssh "$T/keys/pusher" -C "$T/sw" push -q "$(ssh_url big)" "HEAD:refs/heads/s$t" >"$W/sp.$t" 2>&1; echo $? >>"$W/sp.$t") &
 	sp=$!
-	ms=${SOAK_KILL_MS:-$((100 + RANDOM % 1400))}
+	ms=${SOAK_KILL_MS:-$((50 + RANDOM % 1450))}
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -KILL "$DAEMON_PID"
 	{ wait "$DAEMON_PID"; } 2>/dev/null
@@ -157,7 +159,7 @@ for t in $(seq 1 "$TRIALS"); do
 	start_daemon "$T/data"
 	ssh_wait_addr
 	ssh_keyscan "$KNOWN_HOSTS" >/dev/null
-	echo "     trial $t: kill at ${ms} ms, $n201 answered 201, $lost lost, http push rc=$hpush ssh push rc=$spush, fsck ${bad:-clean}, reindex $rei${pl:+, lost pushes:$pl}"
+	echo "     trial $t: kill at ${ms} ms, $n201 of $BURST answered 201, $lost lost, http push rc=$hpush ssh push rc=$spush, fsck ${bad:-clean}, reindex $rei${pl:+, lost pushes:$pl}"
 	if [ "$lost" != 0 ] || [ -n "$bad" ] || [ "$rei" != ok ] || [ -n "$pl" ]; then
 		trial_fail=$((trial_fail + 1))
 	fi
@@ -323,7 +325,7 @@ check_eq "git fsck of every repository after the load" "" "$bad"
 
 section "figures"
 cat <<EOF | tee "$W/figures"
-kill trials:            $TRIALS (kill -9 at a random 100..1500 ms into each burst)
+kill trials:            $TRIALS (kill -9 at a random 50..1500 ms into each burst)
 releases acknowledged:  $ACKED (201 answers, deploys and rollbacks)
 releases lost:          $lost_total
 load clients:           $CLIENTS HTTP at once + $NGIT git + $NPUSH pushes + 20 deploys, ulimit -n $NOFILE
