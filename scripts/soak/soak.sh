@@ -3,7 +3,7 @@
 #
 # 1. Kill trials: SOAK_TRIALS (20) times, a burst of API deploys and
 #    rollbacks, a large HTTP push and a large SSH push run together, and
-#    augerd gets kill -9 at a random moment (SOAK_KILL_MS, 50..1500 ms
+#    augerd gets kill -9 at a random moment (SOAK_KILL_MS, 20..1000 ms
 #    in). After each: restart, git fsck of every repository, every release
 #    a client saw answered 201 must be in the history, and `augerd
 #    reindex` of a copy must list the same releases as the live index.
@@ -29,7 +29,7 @@ CLIENTS=${SOAK_CLIENTS:-1000}
 NOFILE=${SOAK_NOFILE:-1024}
 NGIT=${SOAK_GIT:-60}
 NPUSH=${SOAK_PUSHES:-20}
-BURST=${SOAK_BURST:-60}
+BURST=${SOAK_BURST:-120}
 ENV=soak
 CMD_TIMEOUT=300
 # Every client here is 127.0.0.1: the per-address cap would refuse most.
@@ -116,11 +116,11 @@ for t in $(seq 1 "$TRIALS"); do
 	: >"$W/dep.$t.log"
 	batch_run "$W/dep.$t.cfg" "$W/dep.$t.log" 8 &
 	bp=$!
-	(g -C "$T/hw" push -q origin "HEAD:refs/heads/h$t" >"$W/hp.$t" 2>&1; echo $? >>"$W/hp.$t") &
+	(g -C "$T/hw" push -q "$URL/big.git" "HEAD:refs/heads/h$t" >"$W/hp.$t" 2>&1; echo $? >>"$W/hp.$t") &
 	hp=$!
 	(git_ssh "$T/keys/pusher" -C "$T/sw" push -q "$(ssh_url big)" "HEAD:refs/heads/s$t" >"$W/sp.$t" 2>&1; echo $? >>"$W/sp.$t") &
 	sp=$!
-	ms=${SOAK_KILL_MS:-$((50 + RANDOM % 1450))}
+	ms=${SOAK_KILL_MS:-$((20 + RANDOM % 980))}
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -KILL "$DAEMON_PID"
 	{ wait "$DAEMON_PID"; } 2>/dev/null
@@ -325,7 +325,7 @@ check_eq "git fsck of every repository after the load" "" "$bad"
 
 section "figures"
 cat <<EOF | tee "$W/figures"
-kill trials:            $TRIALS (kill -9 at a random 50..1500 ms into each burst)
+kill trials:            $TRIALS (kill -9 at a random 20..1000 ms into each burst)
 releases acknowledged:  $ACKED (201 answers, deploys and rollbacks)
 releases lost:          $lost_total
 load clients:           $CLIENTS HTTP at once + $NGIT git + $NPUSH pushes + 20 deploys, ulimit -n $NOFILE
