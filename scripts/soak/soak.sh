@@ -46,7 +46,17 @@ fsck_all() {
 	done
 	printf '%s' "$bad"
 }
-history_keys() { rl_history "$ENV" limit=1000 | jf '.[] | "\(.app) \(.seq) \(.gitopsRef)"' | sort; }
+# Every release of the env, page by page (1000 at most per page).
+history_keys() {
+	local off=0 page n
+	while :; do
+		page=$(rl_history "$ENV" "limit=1000&offset=$off")
+		n=$(jq length <<<"$page" 2>/dev/null || echo 0)
+		[ "${n:-0}" -gt 0 ] || break
+		jf '.[] | "\(.app) \(.seq) \(.gitopsRef)"' <<<"$page"
+		off=$((off + n))
+	done | sort
+}
 
 # augerd through a wrapper with the descriptor limit of part 2.
 cat >"$T/augerd-nofile" <<EOF
@@ -133,6 +143,8 @@ for t in $(seq 1 "$TRIALS"); do
 	nnew=$(sort -u "$W/acked" | wc -l | tr -d ' ')
 	hpush=$(tail -n 1 "$W/hp.$t")
 	spush=$(tail -n 1 "$W/sp.$t")
+	[ "$spush" = 0 ] || spush="$spush ($(grep -m1 -Eio '(fatal|error): .{0,80}' "$W/sp.$t"))"
+	[ "$hpush" = 0 ] || hpush="$hpush ($(grep -m1 -Eio '(fatal|error): .{0,80}' "$W/hp.$t"))"
 	bad=$(fsck_all)
 	rm -f "$DATA/ssh.addr"
 	start_daemon "$DATA"
@@ -143,8 +155,8 @@ for t in $(seq 1 "$TRIALS"); do
 	lost_total=$((lost_total + lost))
 	# Acknowledged pushes are on the server.
 	pl=""
-	[ "$hpush" = 0 ] && [ "$(server_ref big "refs/heads/h$t")" != "$(git -C "$T/hw" rev-parse HEAD)" ] && pl="$pl http"
-	[ "$spush" = 0 ] && [ "$(server_ref big "refs/heads/s$t")" != "$(git -C "$T/sw" rev-parse HEAD)" ] && pl="$pl ssh"
+	[ "${hpush%% *}" = 0 ] && [ "$(server_ref big "refs/heads/h$t")" != "$(git -C "$T/hw" rev-parse HEAD)" ] && pl="$pl http"
+	[ "${spush%% *}" = 0 ] && [ "$(server_ref big "refs/heads/s$t")" != "$(git -C "$T/sw" rev-parse HEAD)" ] && pl="$pl ssh"
 	# reindex of a copy lists the same releases.
 	stop_daemon >/dev/null
 	rm -rf "$W/copy"
