@@ -80,6 +80,7 @@ new_work "$T/hw" big
 commit_files "$T/hw" init README=big
 g -C "$T/hw" push -q origin main 2>/dev/null || die "first push"
 git clone -q "$DATA/repos/big.git" "$T/sw" 2>/dev/null
+BASE=$(git -C "$T/hw" rev-parse HEAD)
 W=$T/soak
 mkdir -p "$W"
 : >"$W/acked"
@@ -103,7 +104,7 @@ done
 
 # ---------------------------------------------------------------- part 1
 section "part 1: $TRIALS kill -9 trials"
-lost_total=0 trial_fail=0
+lost_total=0 trial_fail=0 hacks=0 sacks=0 plost=0
 for t in $(seq 1 "$TRIALS"); do
 	: >"$W/dep.$t.cfg"
 	for s in $(seq 1 "$BURST"); do
@@ -119,8 +120,12 @@ for t in $(seq 1 "$TRIALS"); do
 	done
 	# Both pushes' commits are made first, so the kill timer starts when
 	# the burst and the pushes do.
+	# Each push is one new 3 MB commit on the server's first commit, so
+	# a push cut by an earlier kill does not add to this one.
+	git -C "$T/hw" checkout -q --detach "$BASE"
 	head -c 3000000 /dev/urandom >"$T/hw/blob-$t.bin"
 	commit_files "$T/hw" "big $t" >/dev/null
+	git -C "$T/sw" checkout -q --detach "$BASE"
 	head -c 3000000 /dev/urandom >"$T/sw/sblob-$t.bin"
 	git -C "$T/sw" add -A && git -C "$T/sw" commit -q -m "ssh $t"
 	: >"$W/dep.$t.log"
@@ -171,6 +176,9 @@ for t in $(seq 1 "$TRIALS"); do
 	start_daemon "$T/data"
 	ssh_wait_addr
 	ssh_keyscan "$KNOWN_HOSTS" >/dev/null
+	[ "${hpush%% *}" = 0 ] && hacks=$((hacks + 1))
+	[ "${spush%% *}" = 0 ] && sacks=$((sacks + 1))
+	[ -n "$pl" ] && plost=$((plost + $(wc -w <<<"$pl")))
 	echo "     trial $t: kill at ${ms} ms, $n201 of $BURST answered 201, $lost lost, http push rc=$hpush ssh push rc=$spush, fsck ${bad:-clean}, reindex $rei${pl:+, lost pushes:$pl}"
 	if [ "$lost" != 0 ] || [ -n "$bad" ] || [ "$rei" != ok ] || [ -n "$pl" ]; then
 		trial_fail=$((trial_fail + 1))
@@ -340,6 +348,7 @@ cat <<EOF | tee "$W/figures"
 kill trials:            $TRIALS (kill -9 at a random 20..1000 ms into each burst)
 releases acknowledged:  $ACKED (201 answers, deploys and rollbacks)
 releases lost:          $lost_total
+pushes acknowledged:    $((hacks + sacks)) of $((2 * TRIALS)) (HTTP $hacks, SSH $sacks; the others cut by the kill), lost: $plost
 load clients:           $CLIENTS HTTP at once + $NGIT git + $NPUSH pushes + 20 deploys, ulimit -n $NOFILE
 load errors:            $ERRS (back-pressure 503/busy, retried: $BP)
 augerd RSS (KiB):       start $RSS0, before load $RSS1, after load $RSS2
