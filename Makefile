@@ -34,7 +34,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%-replay)
 
 .PHONY: all deps test test-unit test-san test-integration test-interop test-fuzz \
-	fuzz run bench clean
+	fuzz run bench soak clean
 
 all: deps-check $(BIN)/augerd $(BIN)/auger $(LIBA)
 
@@ -108,6 +108,10 @@ bench: all
 	bash scripts/bench/release.sh
 	bash scripts/bench/clone.sh
 	bash scripts/bench/fleet.sh
+
+# Crash and load soak (minutes; not part of make test): scripts/soak/soak.sh.
+soak: all
+	bash scripts/soak/soak.sh
 
 clean:
 	rm -rf build bin libauger.a

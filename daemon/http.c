@@ -49,8 +49,20 @@ http_status_of(int code)
 	case AG_ECONFLICT:	return 409;
 	case AG_ETOOBIG:	return 413;
 	case AG_ETIMEOUT:	return 504;
+	case AG_ENOSPACE:	return 507;	/* Insufficient Storage */
 	default:		return 500;
 	}
+}
+
+/* Whether DATA/repos/<name>.git is there (a stat needs no descriptor). */
+static int
+http_repo_exists(const char *name)
+{
+	char path[4400];
+	struct stat sb;
+
+	snprintf(path, sizeof path, "%s/%s.git", augerd.repos, name);
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 static void
@@ -600,14 +612,26 @@ gitjob_run(struct job *job, struct worker *w)
 		return;
 	}
 	if ((repo = worker_repo(w, g->name, repostate_gen(st))) == NULL) {
+		/* It exists but could not be opened (out of descriptors). */
+		if (http_repo_exists(g->name)) {
+			g->status = 503;
+			ag_err_set(&g->err, AG_EIO, "repository \"%s\" cannot be "
+			    "opened now (%s); try again", g->name,
+			    strerror(errno));
+			return;
+		}
 		g->status = 404;
 		ag_err_set(&g->err, AG_ENOTFOUND, "repository \"%s\" not found",
 		    g->name);
 		return;
 	}
+	/*
+	 * A ref list that cannot be read whole (descriptors run out, a tag
+	 * unreadable) is 503, never a shorter advertisement.
+	 */
 	if ((adv = repostate_adv(st)) == NULL &&
 	    repostate_refresh(st, repo, &adv, &g->err) < 0) {
-		g->status = 500;
+		g->status = 503;
 		return;
 	}
 	if (g->op == GIT_ADV) {

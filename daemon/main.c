@@ -89,6 +89,14 @@ sweep_quarantines(void)
 		    "dirs, ref locks)", removed, removed == 1 ? "" : "s");
 }
 
+/* The index's map growth, in the daemon's log. */
+static void
+store_log(void *arg, const char *msg)
+{
+	(void)arg;
+	log_info("%s", msg);
+}
+
 static void
 usage(FILE *f)
 {
@@ -125,6 +133,8 @@ usage(FILE *f)
 "                      from its first byte (default %d)\n"
 "  --max-queued N      pack builds, and pushes, waiting for a worker; past\n"
 "                      it a git client gets ERR \"busy\" (default %d)\n"
+"  --index-size BYTES  the release index's map to start with (default 8G;\n"
+"                      K/M/G/T suffixes); when it fills, it grows\n"
 "  --maint-grace SECS  old packs stay this long after a repack, for readers\n"
 "                      in flight (default %d)\n"
 "  --prewarm N         after refs move, build Flux's depth-1 replies for the\n"
@@ -351,6 +361,7 @@ main(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, 'X' },
 		{ "tls-key", required_argument, NULL, 'Y' },
 		{ "max-queued", required_argument, NULL, 'Q' },
+		{ "index-size", required_argument, NULL, 'I' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
@@ -370,6 +381,7 @@ main(int argc, char **argv)
 	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
 	int c, rc = 1, reindex = 0, max_conns = 0;
 	int max_queued = WORKER_MAX_QUEUED_PACK;
+	size_t index_size = AG_STORE_MAP_DEFAULT;
 	char *end;
 
 	augerd.max_push = 512UL << 20;
@@ -442,6 +454,17 @@ main(int argc, char **argv)
 			if (int_flag("--max-queued", optarg, 1, 100000,
 			    &max_queued) < 0)
 				return 2;
+			break;
+		case 'I':
+			if (ag_store_parse_size(&index_size, optarg) < 0 ||
+			    index_size < AG_STORE_MAP_MIN ||
+			    index_size > AG_STORE_MAP_MAX) {
+				fprintf(stderr, "augerd: --index-size must be a "
+				    "byte count (K/M/G/T suffixes) in %zuK..%zuG, "
+				    "not \"%s\"\n", AG_STORE_MAP_MIN >> 10,
+				    AG_STORE_MAP_MAX >> 30, optarg);
+				return 2;
+			}
 			break;
 		case 'M':
 			if (int_flag("--maint-grace", optarg, 0, 86400,
@@ -565,10 +588,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/index", augerd.data);
-	if (ag_store_open(&augerd.store, path, &err) < 0) {
+	if (ag_store_open_sized(&augerd.store, path, index_size, store_log,
+	    NULL, &err) < 0) {
 		log_warn("%s", err.msg);
 		goto out;
 	}
+	log_info("index %s: map of %zu bytes", path,
+	    ag_store_map_size(augerd.store));
 	if (admin_token() < 0) {
 		log_warn("cannot read or create %s/admin.token", augerd.data);
 		goto out;

@@ -354,7 +354,8 @@ releasesvc_deploy_list(json_t **out, const json_t *artifact,
 	}
 	for (i = 0; i < n; i++) {
 		if (commit_prepared(&rel, &ps[i], artifact, by, err) < 0) {
-			if (!keep_going)
+			/* A full disk fails the rest too: the answer says so. */
+			if (!keep_going || err->code == AG_ENOSPACE)
 				goto out;
 			json_array_append_new(res, json_pack("{s:s,s:s,s:s}",
 			    "app", ps[i].app, "env", ps[i].env, "error",
@@ -700,7 +701,16 @@ releasesvc_ship(json_t **out, const struct cred *cred, const json_t *in,
 		    ncue == 1 ? "y" : "ies"));
 	/* Manifests whose policy matches deploy now. */
 	if (releasesvc_deploy_artifact(&rels, cred, art, NULL, NULL, 1,
-	    &de) < 0)
+	    &de) < 0 && de.code == AG_ENOSPACE) {
+		/* Never a 201 for deploys a full disk stopped. */
+		ag_err_set(err, AG_ENOSPACE, "artifact %s is stored, but "
+		    "deploying it stopped: %s", json_string_value(
+		    json_object_get(art, "id")), de.msg);
+		json_decref(rels);
+		json_decref(warn);
+		json_decref(art);
+		return err->code;
+	} else if (rels == NULL)
 		rels = json_pack("[{s:s}]", "error", de.msg);
 	keep_results(art, rels);
 	json_decref(rels);

@@ -1,4 +1,5 @@
 /* Error values: a code and a human message, set once and passed up. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +34,20 @@ ag_err_git(struct ag_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof head, fmt, ap);
 	va_end(ap);
+	/* libgit2 ends an OS error's message with strerror(errno). */
+	if (ge != NULL && ge->message != NULL &&
+	    (strstr(ge->message, strerror(ENOSPC)) != NULL ||
+	    strstr(ge->message, strerror(EDQUOT)) != NULL))
+		return ag_err_set(err, AG_ENOSPACE, "no space left on device "
+		    "(%s: %s)", head, ge->message);
 	return ag_err_set(err, AG_EGIT, "%s: %s", head,
 	    ge != NULL && ge->message != NULL ? ge->message : "unknown error");
+}
+
+int
+ag_err_is_nospace(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
 }
 
 void
@@ -61,6 +74,7 @@ ag_err_name(int code)
 	case AG_EGIT:		return "git";
 	case AG_ESTORE:		return "store";
 	case AG_ETIMEOUT:	return "timeout";
+	case AG_ENOSPACE:	return "no space";
 	default:		return "internal";
 	}
 }

@@ -1,9 +1,58 @@
 /* Tree edits and compare-and-swap commits on GitOps repositories. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "auger/gitops.h"
+
+/* Free bytes for this user on repo's file system, or -1 if unknown. */
+static long long
+space_free(git_repository *repo)
+{
+	struct statvfs sv;
+
+	if (statvfs(git_repository_path(repo), &sv) < 0)
+		return -1;
+	return (long long)sv.f_bavail * (long long)sv.f_frsize;
+}
+
+int
+ag_gitops_space(git_repository *repo, unsigned long long need,
+    struct ag_err *err)
+{
+	long long have = space_free(repo);
+
+	if (have >= 0 && (unsigned long long)have < need)
+		return ag_err_set(err, AG_ENOSPACE, "no space left on device: "
+		    "%lld bytes free under %s, a write needs %llu", have,
+		    git_repository_path(repo), need);
+	return 0;
+}
+
+/*
+ * A git write that failed (r < 0) on a nearly full file system failed for
+ * want of space, whatever libgit2 said (it may report a missing object):
+ * err becomes AG_ENOSPACE, keeping its message.
+ */
+static int
+space_err(struct ag_err *err, git_repository *repo, int r)
+{
+	char msg[AG_ERR_MSG_MAX];
+	long long have;
+
+	if (r >= 0 || err == NULL || err->code == AG_ENOSPACE ||
+	    err->code == AG_EINVAL || err->code == AG_ECONFLICT)
+		return r;
+	have = space_free(repo);
+	if (have < 0 || (unsigned long long)have >= AG_GITOPS_LOW_SPACE)
+		return r;
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	ag_err_clear(err);
+	return ag_err_set(err, AG_ENOSPACE, "no space left on device (%lld "
+	    "bytes free): %s", have, msg);
+}
 
 /* Splits "dir/name" at its only slash; a name without one has dir NULL. */
 static int
@@ -177,7 +226,7 @@ ag_gitops_tree(git_oid *out, git_repository *repo, const git_tree *base,
 	r = 0;
 out:
 	git_treebuilder_free(root);
-	return r;
+	return space_err(err, repo, r);
 }
 
 int
@@ -188,6 +237,7 @@ ag_gitops_commit(git_oid *out, git_repository *repo, const git_oid *parent,
 	git_commit *pc = NULL;
 	git_tree *t = NULL;
 	git_reference *ref = NULL;
+	git_odb *odb = NULL;
 	const git_commit *parents[1];
 	int r = -1, rc;
 
@@ -202,6 +252,12 @@ ag_gitops_commit(git_oid *out, git_repository *repo, const git_oid *parent,
 	if (git_commit_create(out, repo, NULL, sig, sig, NULL, message, t,
 	    pc ? 1 : 0, parents) < 0) {
 		r = ag_err_git(err, "writing the commit");
+		goto out;
+	}
+	/* On a full disk the write can "succeed" without an object. */
+	if (git_repository_odb(&odb, repo) < 0 || !git_odb_exists(odb, out)) {
+		git_error_clear();
+		r = ag_err_set(err, AG_EIO, "the new commit was not written");
 		goto out;
 	}
 	if (parent != NULL)
@@ -221,11 +277,37 @@ ag_gitops_commit(git_oid *out, git_repository *repo, const git_oid *parent,
 	}
 	r = 0;
 out:
+	git_odb_free(odb);
 	git_reference_free(ref);
 	git_tree_free(t);
 	git_commit_free(pc);
 	git_signature_free(sig);
-	return r;
+	return space_err(err, repo, r);
+}
+
+int
+ag_gitops_unmove(git_repository *repo, const git_oid *moved,
+    const git_oid *old, struct ag_err *err)
+{
+	git_reference *ref = NULL;
+	int rc;
+
+	if (old != NULL)
+		rc = git_reference_create_matching(&ref, repo,
+		    AG_GITOPS_BRANCH, old, 1, moved, "auger: undo");
+	else if ((rc = git_reference_lookup(&ref, repo,
+	    AG_GITOPS_BRANCH)) == 0) {
+		rc = git_oid_equal(git_reference_target(ref), moved) ?
+		    git_reference_delete(ref) : GIT_EMODIFIED;
+	}
+	git_reference_free(ref);
+	if (rc == GIT_EMODIFIED)
+		return ag_err_set(err, AG_ECONFLICT, "%s moved again",
+		    AG_GITOPS_BRANCH);
+	if (rc < 0)
+		return space_err(err, repo, ag_err_git(err, "moving %s back",
+		    AG_GITOPS_BRANCH));
+	return 0;
 }
 
 int

@@ -236,7 +236,11 @@ ag_receive_parse(struct ag_receive_req *req, struct ag_pkt_reader *r,
 	}
 }
 
-/* Removes the quarantine directory and what is in it. */
+/*
+ * Removes the quarantine directory and what is in it. Out of descriptors
+ * (EMFILE, ENFILE), opendir is retried for up to 5 s, as others'
+ * descriptors come free: a quarantine must not outlive its push.
+ */
 static void
 rmtree(const char *path)
 {
@@ -244,8 +248,15 @@ rmtree(const char *path)
 	struct stat sb;
 	char sub[4096];
 	DIR *d;
+	int tries = 0;
 
-	if ((d = opendir(path)) != NULL) {
+	/* Empty already: no descriptor needed. */
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return;
+	while ((d = opendir(path)) == NULL && (errno == EMFILE ||
+	    errno == ENFILE) && tries++ < 250)
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	if (d != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
@@ -1098,8 +1109,10 @@ out:
 	git_odb_free(qodb);
 	git_repository_free(qrepo);
 	git_odb_free(odb);
-	if (q.made)
+	if (q.made) {
+		rmtree(q.packdir);	/* then q.dir is empty: no opendir */
 		rmtree(q.dir);
+	}
 	ag_receive_req_free(&req);
 	free(r);
 	free(w);

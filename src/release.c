@@ -583,6 +583,31 @@ get_release(struct ag_store_txn *t, const char *env, const char *app,
 }
 
 /*
+ * The index refused a release git already has (a full disk, mostly): main
+ * moves back so that the error answer is true. Should that fail too, git
+ * keeps the commit and the next catch-up indexes it from its trailer; the
+ * error says so.
+ */
+static void
+undo(const struct ag_release_ctx *c, const git_oid *id, git_commit *head,
+    struct ag_err *err)
+{
+	struct ag_err ue = { 0, "" };
+	char msg[AG_ERR_MSG_MAX];
+	int code;
+
+	if (ag_gitops_unmove(c->repo, id, head ? git_commit_id(head) : NULL,
+	    &ue) == 0 || err == NULL)
+		return;
+	code = err->code ? err->code : AG_ESTORE;
+	snprintf(msg, sizeof msg, "%s", err->msg);
+	ag_err_clear(err);
+	ag_err_set(err, code, "%s; %s could not be moved back (%s): the "
+	    "release is in git and is indexed once the index can be written",
+	    msg, AG_GITOPS_BRANCH, ue.msg);
+}
+
+/*
  * Commits tree as one release of app and records it: the common tail of
  * deploy, rollback and delete. rec is the record without git fields. The
  * LMDB write transaction opens only after git has the commit, so envs do
@@ -613,14 +638,16 @@ commit_release(json_t **out, const struct ag_release_ctx *c,
 		r = ag_err_git(err, "reading the new commit");
 		goto out;
 	}
-	/* On failure git has it: the next catch-up reads the trailer. */
 	if (ag_store_begin(&t, c->st, err) < 0 ||
 	    index_commit(t, c, commit, rec, err) < 0)
-		goto out;
-	rc = ag_store_commit(t, err);
+		rc = -1;
+	else
+		rc = ag_store_commit(t, err);
 	t = NULL;
-	if (rc < 0)
+	if (rc < 0) {
+		undo(c, &id, head, err);
 		goto out;
+	}
 	*out = json_deep_copy(rec);
 	{
 		char hex[GIT_OID_HEXSZ + 1];
@@ -670,6 +697,9 @@ begin(struct ag_store_txn **t, git_commit **head, git_tree **tree,
 	/* Every write names its app here: the one gate for app names. */
 	if (ag_release_app_check(app, err) < 0)
 		return AG_EINVAL;
+	/* Refused whole on a (nearly) full disk, before anything is written. */
+	if (ag_gitops_space(c->repo, AG_GITOPS_MIN_FREE, err) < 0)
+		return AG_ENOSPACE;
 	if (ag_release_catch_up(c, &added, err) < 0 ||
 	    ag_gitops_head(head, tree, c->repo, err) < 0)
 		goto fail;

@@ -16,7 +16,8 @@ enum {
 	AG_EGIT = -8,		/* libgit2 reported an error */
 	AG_ESTORE = -9,		/* LMDB reported an error */
 	AG_EINTERNAL = -10,	/* a bug or an out-of-memory */
-	AG_ETIMEOUT = -11	/* a time limit ran out */
+	AG_ETIMEOUT = -11,	/* a time limit ran out */
+	AG_ENOSPACE = -12	/* a write failed with ENOSPC or EDQUOT */
 };
 
 #define AG_ERR_MSG_MAX 512
@@ -29,9 +30,14 @@ struct ag_err {
 /* Sets err (if not NULL) and returns code; never overwrites a set error. */
 int		 ag_err_set(struct ag_err *err, int code, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
-/* Like ag_err_set, appending libgit2's last error message. */
+/*
+ * Like ag_err_set, appending libgit2's last error message; AG_ENOSPACE
+ * when that message says the disk or the quota is full.
+ */
 int		 ag_err_git(struct ag_err *err, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
+/* Whether errno e means the disk or the quota is full. */
+int		 ag_err_is_nospace(int e);
 void		 ag_err_clear(struct ag_err *err);
 const char	*ag_err_name(int code);
 

@@ -13,6 +13,14 @@
 #include "auger/err.h"
 
 #define AG_GITOPS_BRANCH "refs/heads/main"
+/*
+ * A release starts only with this much free on the repository's file
+ * system; below it the write is refused at once (AG_ENOSPACE) rather than
+ * failing half-way. A git error with less than AG_GITOPS_LOW_SPACE free is
+ * taken for a full disk too.
+ */
+#define AG_GITOPS_MIN_FREE	((unsigned long long)1 << 20)
+#define AG_GITOPS_LOW_SPACE	((unsigned long long)256 << 10)
 
 enum ag_edit_kind {
 	AG_EDIT_DIR_FILES,	/* <path>/ becomes exactly these files */
@@ -48,6 +56,21 @@ int	ag_gitops_tree(git_oid *out, git_repository *repo, const git_tree *base,
  */
 int	ag_gitops_commit(git_oid *out, git_repository *repo,
 	    const git_oid *parent, const git_oid *tree, const char *message,
+	    struct ag_err *err);
+
+/*
+ * Moves AG_GITOPS_BRANCH back from moved (the commit just made) to old
+ * (NULL: removes it), by compare-and-swap: undoes a commit whose indexing
+ * failed.
+ */
+int	ag_gitops_unmove(git_repository *repo, const git_oid *moved,
+	    const git_oid *old, struct ag_err *err);
+
+/*
+ * AG_ENOSPACE when the repository's file system has less than need bytes
+ * free (for the caller's user), else 0.
+ */
+int	ag_gitops_space(git_repository *repo, unsigned long long need,
 	    struct ag_err *err);
 
 /* The branch's commit and tree; *commit NULL for an unborn branch. */

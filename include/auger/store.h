@@ -9,12 +9,43 @@
 
 #define AG_STORE_SCHEMA	"1"
 
+/*
+ * The memory map: --index-size sets where it starts; a write that finds it
+ * full grows it (doubling) up to AG_STORE_MAP_MAX and goes on.
+ */
+#define AG_STORE_MAP_DEFAULT	((size_t)8 << 30)
+#define AG_STORE_MAP_MIN	((size_t)64 << 10)
+#if SIZE_MAX > 0xffffffffu
+#define AG_STORE_MAP_MAX	((size_t)1 << 40)
+#else
+#define AG_STORE_MAP_MAX	((size_t)3 << 30)
+#endif
+/* A growth waits this long for read transactions in flight to end. */
+#define AG_STORE_GROW_WAIT	30
+
 struct ag_store;
+
+/* Receives one line when the map grows (or cannot). */
+typedef void (*ag_store_log_fn)(void *arg, const char *msg);
 
 /* Opens (creating if needed) the environment in dir and its databases. */
 int	ag_store_open(struct ag_store **out, const char *dir,
 	    struct ag_err *err);
+/*
+ * The same with the map's starting size (0: AG_STORE_MAP_DEFAULT; never
+ * below what the data already holds) and a logger for growth (may be NULL).
+ */
+int	ag_store_open_sized(struct ag_store **out, const char *dir,
+	    size_t mapsize, ag_store_log_fn log, void *log_arg,
+	    struct ag_err *err);
 void	ag_store_close(struct ag_store *st);
+/* The map's current size in bytes. */
+size_t	ag_store_map_size(struct ag_store *st);
+/*
+ * Parses a size for --index-size: digits with an optional K, M, G or T
+ * (powers of 1024; "KiB", "MB" and the like are read the same way).
+ */
+int	ag_store_parse_size(size_t *out, const char *s);
 
 /* Puts value under key in db; replaces unless noreplace (then ECONFLICT). */
 int	ag_store_put(struct ag_store *st, const char *db, const void *key,
@@ -45,7 +76,9 @@ int	ag_store_scan_rev_from(struct ag_store *st, const char *db,
 
 /*
  * A write transaction over several databases: all of it is durable at
- * commit, or none of it.
+ * commit, or none of it. One runs at a time in a process. When the map
+ * fills during one, the store aborts it, grows the map and replays its
+ * writes (they are kept for that), so callers never see MDB_MAP_FULL.
  */
 struct ag_store_txn;
 int	ag_store_begin(struct ag_store_txn **out, struct ag_store *st,
