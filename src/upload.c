@@ -381,6 +381,19 @@ check_wants(git_repository *repo, git_odb *odb, const struct ag_refs *refs,
 		git_object_t t = obj_type(odb, w);
 
 		git_oid_tostr(hex, sizeof hex, w);
+		if (t == GIT_OBJECT_INVALID && ag_refs_is_tip(refs, w)) {
+			/*
+			 * An advertised tip is there: it could not be read
+			 * (out of descriptors, say), which is no "not our ref".
+			 */
+			const git_error *ge = git_error_last();
+
+			r = ag_err_set(err, AG_EIO, "upload-pack: cannot read "
+			    "%s now (%s); try again", hex, ge != NULL &&
+			    ge->message != NULL ? ge->message :
+			    strerror(errno));
+			break;
+		}
 		if (t == GIT_OBJECT_INVALID) {
 			r = ag_err_set(err, AG_ENOTFOUND,
 			    "upload-pack: not our ref %s", hex);

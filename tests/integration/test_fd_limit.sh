@@ -135,6 +135,9 @@ for f in "$R"/c.*.rc; do
 done
 echo "     clones: $cok complete, $cfail failed"
 check_eq "every clone that succeeded is whole (30 tags, fsck)" "" "$cbad"
+# A clone that failed was told the truth: never "not our ref" for a tip
+# the server advertised (it could not be read for want of descriptors).
+check_eq "no failed clone was told \"not our ref\"" "" "$(grep -l 'not our ref' "$R"/c.*.err 2>/dev/null)"
 pok=0 pfail=0 pbad=""
 for f in "$R"/p.*.rc; do
 	i=$(basename "${f%.rc}")
