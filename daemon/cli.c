@@ -91,7 +91,7 @@ usage(FILE *f)
 "  release delete --env E --app A\n"
 "  release track --env E --app A [--wait S]   the current release and\n"
 "                               Flux's report on it (waits up to S seconds)\n"
-"  manifest template -f FILE [--vars FILE]\n"
+"  manifest template -f FILE [--vars FILE] [--render-hooks DIR]\n"
 "\n"
 "  --json (anywhere) prints the API's JSON answer of a list or status\n"
 "  instead of a table.\n"
@@ -761,9 +761,10 @@ usage:
 static int
 cmd_manifest(int argc, char **argv)
 {
-	static const char *const allowed[] = { "-f", "--vars", NULL };
+	static const char *const allowed[] = { "-f", "--vars", "--render-hooks",
+	    NULL };
 	struct ag_err err = { 0, "" };
-	const char *file, *varsf;
+	const char *file, *varsf, *hooks;
 	struct render_out *ro = NULL;
 	json_t *vars = NULL, *m = NULL;
 	char *text = NULL, *vtext = NULL, *out = NULL;
@@ -774,10 +775,13 @@ cmd_manifest(int argc, char **argv)
 	    opts_known(argc, argv, allowed) < 0 ||
 	    (file = opt(argc, argv, "-f")) == NULL) {
 		fprintf(stderr, "usage: auger manifest template -f MANIFEST.yaml "
-		    "[--vars VARS.env]\n");
+		    "[--vars VARS.env] [--render-hooks DIR]\n");
 		return 2;
 	}
 	varsf = opt(argc, argv, "--vars");
+	/* The render hooks a daemon would offer the chart (DATA/hooks/render.d). */
+	if ((hooks = opt(argc, argv, "--render-hooks")) != NULL)
+		render_hooks_set(hooks);
 	if ((text = slurp(file, &len)) == NULL)
 		return 1;
 	if (varsf != NULL) {
@@ -798,7 +802,7 @@ cmd_manifest(int argc, char **argv)
 	json_decref(m);
 	m = NULL;
 	if (ag_template_yaml(&m, text, len, file, vars, &err) < 0 ||
-	    patch_render(&ro, m, NULL, &err) < 0)
+	    patch_render(&ro, m, vars, &err) < 0)
 		goto fail;
 	for (i = 0; i < ro->nfiles; i++)
 		printf("---\n# Source: %s/%s\n%.*s", json_string_value(

@@ -68,4 +68,23 @@ check_eq "onechart, declined by the hook: 201" 201 "$API_STATUS" "$API_BODY"
 check_match "rendered by the built-in renderer" "kind: Deployment" \
 	"$(apps_git staging show "$(apps_main staging):web/deployment.yaml" 2>&1)"
 
+# ------------------------------------------------- the CLI, offline
+# auger manifest template renders as a deploy would, hooks included.
+cat >"$T/nightly.yaml" <<'MAN'
+app: nightly
+env: staging
+namespace: default
+chart:
+  name: cron-job
+  repository: https://chart.onechart.dev
+  version: 0.1.0
+values:
+  schedule: "0 1 * * *"
+MAN
+printf 'RUN=1\n' >"$T/vars.env"
+out=$("$ROOT/bin/auger" manifest template -f "$T/nightly.yaml" --vars "$T/vars.env" --render-hooks "$HOOKS" 2>&1)
+check_match "auger manifest template --render-hooks: the hook's CronJob" "kind: CronJob" "$out"
+out=$("$ROOT/bin/auger" manifest template -f "$T/nightly.yaml" --vars "$T/vars.env" 2>&1)
+check_not "without --render-hooks the chart is refused (no built-in cron-job)" grep -q "kind: CronJob" <<<"$out"
+
 finish
