@@ -1,8 +1,9 @@
 /*
- * The HTTP listener: routes /api/ to the API handlers (api.c, deploy.c) and
- * /<repo>.git/ to git's smart HTTP (gitprotocol-http). Advertisements come from the per-repo cache;
- * upload-pack and receive-pack run on workers and stream their replies back
- * through a bounded buffer, so the loop only moves bytes.
+ * The HTTP listener: routes /api/ to the API handlers (api.c, deploy.c)
+ * and /<repo>.git/ to git's smart HTTP (gitprotocol-http). Advertisements
+ * come from the per-repo cache; upload-pack and receive-pack run on
+ * workers and stream their replies back through a bounded buffer, so the
+ * loop only moves bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 #include <event2/event.h>
 #include <zlib.h>
 
+#include "auger/cachekey.h"
 #include "auger/pkt.h"
 #include "auger/receive.h"
 #include "auger/repo.h"
@@ -311,24 +313,24 @@ struct gitjob {
 	/* Loop only: the flight this job leads, or waits in. */
 	struct flight		*flight;
 	struct gitjob		*fnext;
-	struct spool		*sp;		/* a waiter reading the spool */
+	struct spool		*sp;		/* a reader of the spool */
 	uint64_t		 foff;		/* how far it has been sent */
 	int			 fstarted;
-	/* Worker side, the leader: the spool it writes (borrowed). */
+	/* Worker side, a flight's builder: the spool it writes. */
 	struct spool		*lead_sp;
 };
 
 /*
- * The bytes of a build in flight, as they are produced: the leader's
- * worker appends them to an unlinked file under DATA/cache/ and every
- * waiter is sent what is there at its own pace (its own read offset, at
- * most HTTP_STREAM_HIGH unsent in memory), however far behind it is.
+ * The bytes of a build in flight, as they are produced: the builder job
+ * appends them to an unlinked file under DATA/cache/ and every reader is
+ * sent what is there at its own pace (its own read offset, at most
+ * HTTP_STREAM_HIGH unsent in memory), however far behind it is.
  */
 struct spool {
 	int		 fd;
 	_Atomic uint64_t written;
 	_Atomic int	 state;		/* 0 running, 1 complete, -1 failed */
-	_Atomic int	 readers;	/* waiters still reading */
+	_Atomic int	 readers;	/* readers still reading */
 	struct event	*wake;
 	int		 refs;		/* loop: the flight + each reader */
 	struct gitjob	*rl;		/* loop: the readers, by fnext */
@@ -892,7 +894,7 @@ cache_reply(struct httpd_req *req, const char *name, const struct cred *c,
 	if (len == 0 || len > 65536 || (st = repostate_find(name)) == NULL ||
 	    (a = repostate_adv(st)) == NULL)
 		return -1;
-	packcache_key(key, name, a->refs->state, wants_v2(req),
+	ag_cachekey(key, name, a->refs->state, wants_v2(req),
 	    evbuffer_pullup(in, -1), len);
 	adv_unref(a);
 	if ((e = packcache_get(key)) == NULL || (b = evbuffer_new()) == NULL) {
@@ -1048,8 +1050,32 @@ spool_leave(struct gitjob *g)
 	spool_unref(sp);
 }
 
+/* Loop: the reply's head, once, before a reader's first byte. */
+static void
+spool_start(struct gitjob *g)
+{
+	if (g->fstarted)
+		return;
+	httpd_add_header(g->req, "Content-Type",
+	    "application/x-git-upload-pack-result");
+	no_cache(g->req);
+	httpd_stream_start(g->req, 200);
+	g->fstarted = 1;
+}
+
+/* Loop: ends reader g's reply and frees it. */
+static void
+spool_end(struct gitjob *g)
+{
+	spool_leave(g);
+	httpd_stream_end(g->req);
+	stream_free(g->s);
+	g->s = NULL;
+	gitjob_free(g);
+}
+
 /*
- * Loop: sends reader g what the leader has written beyond g's offset, as
+ * Loop: sends reader g what the builder has written beyond g's offset, as
  * far as g's connection takes it (HTTP_STREAM_HIGH unsent at most); ends
  * g's reply at the end of a complete build. A build that failed before g
  * got a byte sends g to build its own; after, g's reply is cut short.
@@ -1060,16 +1086,12 @@ spool_pump(struct gitjob *g)
 	struct spool *sp = g->sp;
 	uint64_t w = atomic_load(&sp->written);
 	int st = atomic_load(&sp->state);
+	struct evbuffer_iovec v;
 	struct evbuffer *b;
-	unsigned char *buf;
 	ssize_t n;
 
 	if (!httpd_alive(g->req) || stream_dead(g->s)) {
-		spool_leave(g);
-		httpd_stream_end(g->req);
-		stream_free(g->s);
-		g->s = NULL;
-		gitjob_free(g);
+		spool_end(g);
 		return;
 	}
 	while (g->foff < w && httpd_unsent(g->req) < HTTP_STREAM_HIGH) {
@@ -1078,51 +1100,33 @@ spool_pump(struct gitjob *g)
 
 		if ((b = evbuffer_new()) == NULL)
 			return;
-		if ((buf = malloc(want)) == NULL ||
-		    (n = pread(sp->fd, buf, want, (off_t)g->foff)) <= 0) {
-			free(buf);
+		/* Read straight into the chunk's own buffer. */
+		if (evbuffer_reserve_space(b, (ev_ssize_t)want, &v, 1) < 1 ||
+		    (n = pread(sp->fd, v.iov_base, want, (off_t)g->foff)) <=
+		    0) {
 			evbuffer_free(b);
 			st = -1;
 			break;
 		}
-		evbuffer_add(b, buf, (size_t)n);
-		free(buf);
-		if (!g->fstarted) {
-			httpd_add_header(g->req, "Content-Type",
-			    "application/x-git-upload-pack-result");
-			no_cache(g->req);
-			httpd_stream_start(g->req, 200);
-			g->fstarted = 1;
-		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(b, &v, 1);
+		spool_start(g);
 		httpd_stream_chunk(g->req, b);
 		evbuffer_free(b);
 		g->foff += (uint64_t)n;
 	}
 	if (st == 1 && g->foff == w) {
-		if (!g->fstarted) {
-			httpd_add_header(g->req, "Content-Type",
-			    "application/x-git-upload-pack-result");
-			no_cache(g->req);
-			httpd_stream_start(g->req, 200);
-		}
+		spool_start(g);
 		log_info("%s git-upload-pack %s by %s: ok, shared with the build "
 		    "in flight (%" PRIu64 " bytes, read along as it was "
 		    "written)", httpd_peer(g->req), g->name, g->cred.name,
 		    g->foff);
-		spool_leave(g);
-		httpd_stream_end(g->req);
-		stream_free(g->s);
-		g->s = NULL;
-		gitjob_free(g);
+		spool_end(g);
 	} else if (st == -1 && g->fstarted) {
 		log_info("%s git-upload-pack %s by %s: the build it read along "
 		    "failed; reply cut after %" PRIu64 " bytes",
 		    httpd_peer(g->req), g->name, g->cred.name, g->foff);
-		spool_leave(g);
-		httpd_stream_end(g->req);
-		stream_free(g->s);
-		g->s = NULL;
-		gitjob_free(g);
+		spool_end(g);
 	} else if (st == -1) {
 		/* Nothing sent yet: it builds its own. */
 		spool_leave(g);

@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
-#include "auger/cachekey.h"
 #include "packcache.h"
 
 #define PACKCACHE_BUCKETS 1024
@@ -28,13 +26,6 @@ static struct {
 	struct packcache_entry	*newest, *oldest;
 	size_t			 bytes, entries, hits;
 } pc = { PTHREAD_MUTEX_INITIALIZER };
-
-void
-packcache_key(unsigned char key[32], const char *repo, const char *state,
-    int v2, const unsigned char *body, size_t len)
-{
-	ag_cachekey(key, repo, state, v2, body, len);
-}
 
 static unsigned
 bucket(const unsigned char key[32])

@@ -14,14 +14,7 @@
 
 struct packcache_entry;
 
-/*
- * The cache key of a request: repository, ref state, protocol version,
- * and the request's pkt-lines without the client's agent=..., with the
- * first want line's capabilities in sorted order (every client that asks
- * the same gets the same bytes, go-git included).
- */
-void	packcache_key(unsigned char key[32], const char *repo,
-	    const char *state, int v2, const unsigned char *body, size_t len);
+/* Entries are keyed by ag_cachekey (auger/cachekey.h). */
 /* A referenced entry, or NULL. */
 struct packcache_entry *packcache_get(const unsigned char key[32]);
 void	packcache_put(const unsigned char key[32], const unsigned char *data,

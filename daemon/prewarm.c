@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auger/pkt.h"
+#include "auger/cachekey.h"
 #include "auger/upload.h"
 #include "augerd.h"
 #include "log.h"
@@ -121,7 +121,7 @@ warm_one(git_repository *repo, const char *name, const struct ag_refs *refs,
 	len = put_pkt(body, sizeof body, len, "done\n");
 	if (len > sizeof body)
 		return -1;
-	packcache_key(key, name, refs->state, 0, (unsigned char *)body, len);
+	ag_cachekey(key, name, refs->state, 0, (unsigned char *)body, len);
 	if ((e = packcache_get(key)) != NULL) {
 		packcache_unref(e);
 		return 0;
