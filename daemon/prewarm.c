@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "auger/cachekey.h"
+#include "auger/io.h"
+#include "auger/pkt.h"
 #include "auger/upload.h"
 #include "augerd.h"
 #include "log.h"
@@ -37,23 +39,23 @@ static const char *const shapes[] = {
 };
 #define NSHAPES	(sizeof shapes / sizeof shapes[0])
 
-/* The io of one pre-warm exchange: the request in, the reply out. */
+/*
+ * The io of one pre-warm exchange: the request read from memory, the
+ * reply written to memory (the project's ag_io_mem and ag_io_buf), the
+ * reply bounded by what pre-warm keeps.
+ */
 struct warm_io {
-	const char	*req;
-	size_t		 reqlen, off;
-	unsigned char	*out;
-	size_t		 len, cap;
+	struct ag_io		in, out;
+	struct ag_io_mem	req;
+	struct ag_io_buf	reply;
 };
 
 static ssize_t
 warm_read(void *ctx, void *buf, size_t len)
 {
 	struct warm_io *w = ctx;
-	size_t n = w->reqlen - w->off < len ? w->reqlen - w->off : len;
 
-	memcpy(buf, w->req + w->off, n);
-	w->off += n;
-	return (ssize_t)n;
+	return w->in.read(w->in.ctx, buf, len);
 }
 
 /* A reply larger than pre-warm keeps stops here. */
@@ -61,38 +63,31 @@ static int
 warm_write(void *ctx, const void *buf, size_t len)
 {
 	struct warm_io *w = ctx;
-	unsigned char *np;
 
-	if (w->len + len > PREWARM_MAX_REPLY)
+	if (w->reply.len + len > PREWARM_MAX_REPLY)
 		return -1;
-	if (w->len + len > w->cap) {
-		size_t cap = w->cap ? w->cap : 65536;
-
-		while (cap < w->len + len)
-			cap *= 2;
-		if ((np = realloc(w->out, cap)) == NULL)
-			return -1;
-		w->out = np;
-		w->cap = cap;
-	}
-	memcpy(w->out + w->len, buf, len);
-	w->len += len;
-	return 0;
+	return w->out.write(w->out.ctx, buf, len);
 }
 
-static size_t
-put_pkt(char *out, size_t cap, size_t at, const char *line)
+/* Flux's depth-1 request for tip with caps, as go-git frames it. */
+static int
+flux_request(struct ag_io_buf *body, const git_oid *tip, const char *caps)
 {
-	size_t n = strlen(line);
+	struct ag_pkt_writer *pw;
+	struct ag_io io;
+	char hex[GIT_OID_HEXSZ + 1];
+	int r;
 
-	if (n < 0xfff0 && at + n + 4 <= cap) {
-		char hex[8];
-
-		snprintf(hex, sizeof hex, "%04x", (unsigned)(n + 4));
-		memcpy(out + at, hex, 4);
-		memcpy(out + at + 4, line, n);
-	}
-	return at + n + 4;
+	if ((pw = malloc(sizeof *pw)) == NULL)
+		return -1;
+	ag_io_buf_init(&io, body);
+	ag_pkt_writer_init(pw, &io);
+	git_oid_tostr(hex, sizeof hex, tip);
+	r = ag_pkt_printf(pw, "want %s %s agent=go-git/5\n", hex, caps) < 0 ||
+	    ag_pkt_printf(pw, "deepen 1\n") < 0 || ag_pkt_flush(pw) < 0 ||
+	    ag_pkt_printf(pw, "done\n") < 0 || ag_pkt_push(pw) < 0 ? -1 : 0;
+	free(pw);
+	return r;
 }
 
 /* Builds and stores the reply to one shape for tip: 1 built, 0 had. */
@@ -100,44 +95,39 @@ static int
 warm_one(git_repository *repo, const char *name, const struct ag_refs *refs,
     const git_oid *tip, const char *caps)
 {
-	char body[512], line[256], hex[GIT_OID_HEXSZ + 1];
 	unsigned char key[32];
 	struct packcache_entry *e;
 	struct ag_upload_opts o = { .stateless = 1 };
+	struct ag_io_buf body;
 	struct warm_io w;
 	struct ag_io io;
 	struct ag_err err = { 0, "" };
-	size_t len = 0;
-	int rc;
+	int rc = -1;
 
-	git_oid_tostr(hex, sizeof hex, tip);
-	snprintf(line, sizeof line, "want %s %s agent=go-git/5\n", hex, caps);
-	len = put_pkt(body, sizeof body, len, line);
-	len = put_pkt(body, sizeof body, len, "deepen 1\n");
-	if (len + 4 > sizeof body)
-		return -1;
-	memcpy(body + len, "0000", 4);
-	len += 4;
-	len = put_pkt(body, sizeof body, len, "done\n");
-	if (len > sizeof body)
-		return -1;
-	ag_cachekey(key, name, refs->state, 0, (unsigned char *)body, len);
+	memset(&body, 0, sizeof body);
+	if (flux_request(&body, tip, caps) < 0)
+		goto out;
+	ag_cachekey(key, name, refs->state, 0, (unsigned char *)body.p,
+	    body.len);
 	if ((e = packcache_get(key)) != NULL) {
 		packcache_unref(e);
-		return 0;
+		rc = 0;
+		goto out;
 	}
-	memset(&w, 0, sizeof w);
-	w.req = body;
-	w.reqlen = len;
+	ag_io_mem_init(&w.in, &w.req, body.p, body.len);
+	ag_io_buf_init(&w.out, &w.reply);
 	io.read = warm_read;
 	io.write = warm_write;
 	io.flush = NULL;
 	io.ctx = &w;
-	rc = ag_upload_v0(repo, refs, &io, &o, &err);
-	if (rc == 0 && err.code == 0)
-		packcache_put(key, w.out, w.len);
-	free(w.out);
-	return rc == 0 && err.code == 0 ? 1 : -1;
+	if (ag_upload_v0(repo, refs, &io, &o, &err) == 0 && err.code == 0) {
+		packcache_put(key, (unsigned char *)w.reply.p, w.reply.len);
+		rc = 1;
+	}
+	free(w.reply.p);
+out:
+	free(body.p);
+	return rc;
 }
 
 /* The branches to warm: HEAD's first, then the others in name order. */
