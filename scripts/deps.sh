@@ -15,6 +15,11 @@ python3 python3-pygit2 python3-dulwich libjgit-java default-jdk-headless nodejs"
 # own builds ship npm inside the nodejs package; Debian's ship it apart.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
+# The dashboard's browser tests (tests/integration/test_ui.sh) drive Debian's
+# chromium, headless, through playwright-core from npm: never a browser build
+# of Playwright's own, downloaded at test time.
+PKGS="$PKGS chromium"
+
 # Extra packages for the benchmarks only (scripts/bench/).
 if [ "${1:-}" = "--bench" ]; then
 	PKGS="$PKGS lighttpd fcgiwrap wrk openssh-server hyperfine"
