@@ -82,6 +82,10 @@ for k in w2 w3 w4 w5; do art $k web staging ci; done
 rl_deploy staging "${ART_IDS[w2]}"
 [ "$API_STATUS" = 201 ] || die "deploy w2 -> $API_STATUS" "$API_BODY"
 art prod1 web production main
+# bad: its render fails ({{ .NOPE_VAR }}), for the error result page.
+sha=$(rl_sha ui-bad)
+rl_push_ok "$(rl_artifact web staging "$sha" ci '{"image":{"repository":"ghcr.io/acme/web","tag":"{{ .NOPE_VAR }}"}}')"
+ART_IDS[bad]=$ART_ID ART_SHAS[bad]=$sha
 # api in staging: 21 releases, one more than a history page holds.
 for i in $(seq 1 21); do art "api$i" api staging main; done
 ART_IDS[api1]=${ART_IDS[api21]} ART_SHAS[api1]=${ART_SHAS[api21]}
@@ -275,7 +279,8 @@ check_eq "  the API's newest web release: a rollback to $S2" "rollback $S2" \
 	"$(rl_history staging limit=1000 | jq -r '[.[] | select(.app == "web")] | max_by(.seq) | "\(.action) \(.rollbackTo)"')"
 ui_curl "$J1" POST /ui/env/staging/app/web/rollback -d "to=999" --data-urlencode "csrf=$CSRF1"
 check_match "rollback to an unknown release: a 4xx error page" '^4[0-9][0-9]$' "$UI_STATUS"
-check_match "  #result.error with the error in a pre" 'id="?result"?[^>]*class="?[^">]*error|class="?[^">]*error[^>]*id="?result' "$UI_BODY"
+check_match "  #result.error" 'id="?result"?[^>]*class="?[^">]*error|class="?[^">]*error[^>]*id="?result' "$UI_BODY"
+check_match "  the error, in a pre" '<pre[^>]*>[^<]*999' "$UI_BODY"
 
 # Sign-out ends the session on the server, not only in the browser.
 cp "$J1" "$T/jar1.copy"

@@ -194,6 +194,22 @@ async function one(page, sel) {
 }
 async function count(page, sel) { return page.locator(sel).count() }
 
+// waitText PAGE SELECTOR WANT: until the first match's text is WANT (a
+// string, or a RegExp source when WANT is {re}); on time-out the detail says
+// what the page shows instead.
+async function waitText(page, sel, want) {
+  const re = typeof want === 'string' ? null : want.re
+  await page.waitForFunction(([sel, want, re]) => {
+    const e = document.querySelector(sel)
+    if (!e) return false
+    const t = e.textContent.replace(/\s+/g, ' ').trim()
+    return re ? new RegExp(re).test(t) : t === want
+  }, [sel, typeof want === 'string' ? want : null, re], { timeout: WAIT }).catch(async (e) => {
+    const now = await page.$eval(sel, (x) => x.textContent.replace(/\s+/g, ' ').trim()).catch(() => '(no such element)')
+    throw new Miss(`${String(e).split('\n')[0]}: waited for ${sel} to be ${re ? '/' + re + '/' : JSON.stringify(want)}; it is ${JSON.stringify(now.slice(0, 800))}`)
+  })
+}
+
 // The csrf value of the page's first form (sign-out has one on every page).
 async function csrfOf(page, formSel) {
   const v = await page.$eval(`${formSel || 'form#signout'} input[name=csrf]`, (e) => e.value).catch(() => '')
@@ -252,10 +268,24 @@ async function newPage(browser, opts) {
   const ctx = await browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-GB', viewport: { width: 1280, height: 800 }, ...(opts || {}) })
   const page = await ctx.newPage()
   page.setDefaultTimeout(WAIT)
+  // Script errors, and failed requests other than the navigations the test
+  // makes on purpose (a 403 page, say) and the browser's own favicon probe.
   const errors = []
+  const bad = []
   page.on('pageerror', (e) => errors.push(String(e)))
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(m.text())
+  })
+  page.on('response', (r) => {
+    const req = r.request()
+    if (r.status() >= 400 && !req.isNavigationRequest() && pathOf(r.url()) !== '/favicon.ico') bad.push(`${req.method()} ${r.url()}: ${r.status()}`)
+  })
+  page.on('requestfailed', (req) => {
+    // An EventSource torn down by a navigation is not a failure.
+    if (!/ERR_ABORTED/.test((req.failure() || {}).errorText || '')) bad.push(`${req.method()} ${req.url()}: ${(req.failure() || {}).errorText}`)
+  })
   page.jsErrors = errors
+  page.badRequests = bad
   return { ctx, page }
 }
 
@@ -494,6 +524,36 @@ async function walk(browser) {
     })
   })
 
+  await section('a deploy that fails', async () => {
+    const bad = A.bad
+    const sel = `main article.artifact[data-id="${bad.id}"]`
+    await must('artifacts (acme/web, ci) list the artifact whose render fails', async () => {
+      await goto(page, '/ui/artifacts?repository=acme%2Fweb&branch=ci')
+      expectEq(1, await count(page, `${sel} form.deploy`), 'its form.deploy')
+    })
+    const n0 = (await history(ENV)).length
+    let pre = ''
+    await check('"Deploy" of it: a 4xx page with #result.error', async () => {
+      await page.selectOption(`${sel} form.deploy select[name=env]`, ENV)
+      const r = await clickNav(page, `${sel} form.deploy button`)
+      expect(r.status() >= 400 && r.status() < 500, `status ${r.status()}`)
+      const res = await one(page, '#result')
+      expect(res.cls.includes('error'), `#result class "${res.cls.join(' ')}": ${res.text.slice(0, 300)}`)
+    })
+    await shot(page, 'deploy-error')
+    await check('the failed deploy\'s pre holds the API\'s error in full', async () => {
+      pre = await page.$eval('#result pre', (e) => e.textContent).catch(() => '')
+      expect(pre, 'no #result pre')
+      const a = await api('POST', '/api/releases', { env: ENV, artifactId: bad.id })
+      expectEq(400, a.status, `the API's answer (${a.text.slice(0, 300)})`)
+      expect(a.json && a.json.error, 'no error in the API answer')
+      expect(norm(pre).includes(norm(a.json.error)), `pre ${JSON.stringify(pre.slice(0, 800))} lacks the API's error ${JSON.stringify(a.json.error)}`)
+    })
+    await check('the failed deploy changed nothing', async () => {
+      expectEq(n0, (await history(ENV)).length, 'release count')
+    })
+  })
+
   // ------------------------------------------------------------ live
   await section('live updates', async () => {
     const navs = []
@@ -517,18 +577,14 @@ async function walk(browser) {
       rel = r.json.releases[0]
     })
     await check('live: the env page shows the new release without a reload', async () => {
-      await page.waitForFunction(([sel, want]) => {
-        const a = document.querySelector(sel)
-        return a && a.textContent.trim() === want
-      }, [`${row} td.sha a`, short(W4.sha)], { timeout: WAIT })
+      await waitText(page, `${row} td.sha a`, short(W4.sha))
       expectMatch(new RegExp(`commit ${short(W4.sha)}`), (await one(page, `${row} td.version`)).text, 'td.version')
       await noReload()
     })
+    // The contract's example line is "release web #3 in staging"; the
+    // action's name in place of "release" ("deploy web #3 ...") reads as well.
     await check(`live: ul#live-log says "release ${APP} #${rel.seq} in ${ENV}"`, async () => {
-      await page.waitForFunction((re) => {
-        const l = document.querySelector('ul#live-log')
-        return l && new RegExp(re).test(l.textContent)
-      }, `release ${APP} #${rel.seq} in ${ENV}`, { timeout: WAIT })
+      await waitText(page, 'ul#live-log', { re: `(release|deploy) ${APP} #${rel.seq} in ${ENV}` })
     })
     await check('live: the new release\'s verdict is pending', async () => {
       const s = await one(page, `${row} span.flux`)
@@ -540,27 +596,25 @@ async function walk(browser) {
       await check(`live: a signed Flux event ${reason} turns the verdict span ${cls}`, async () => {
         const r = await fluxEvent(ENV, ref, reason)
         expectEq(200, r.status, `POST /api/flux-events (${r.text.slice(0, 200)})`)
-        await page.waitForSelector(`${row} td.flux span.flux.${cls}[data-status="${reason}"]`, { timeout: WAIT, state: 'attached' })
+        await page.waitForSelector(`${row} td.flux span.flux.${cls}[data-status="${reason}"]`, { timeout: WAIT, state: 'attached' }).catch(async (e) => {
+          const now = await page.$eval(`${row} td.flux span.flux`, (x) => x.outerHTML).catch(() => '(no span.flux)')
+          throw new Miss(`${String(e).split('\n')[0]}: the span is ${now}`)
+        })
         await noReload()
       })
       await check(`live: ul#live-log says "flux ${ENV} ${short(ref)}: ${reason}"`, async () => {
-        await page.waitForFunction((want) => {
-          const l = document.querySelector('ul#live-log')
-          return l && l.textContent.includes(want)
-        }, `flux ${ENV} ${short(ref)}: ${reason}`, { timeout: WAIT })
+        await waitText(page, 'ul#live-log', { re: `flux ${ENV} ${short(ref)}: ${reason}` })
       })
     }
     await check('live: an API rollback shows the earlier release again', async () => {
       const r = await api('POST', '/api/rollback', { env: ENV, app: APP })
       expectEq(201, r.status, `POST /api/rollback (${r.text.slice(0, 200)})`)
-      await page.waitForFunction(([sel, want]) => {
-        const a = document.querySelector(sel)
-        return a && a.textContent.trim() === want
-      }, [`${row} td.sha a`, short(A.w3.sha)], { timeout: WAIT })
+      await waitText(page, `${row} td.sha a`, short(A.w3.sha))
       await noReload()
     })
-    await check('live: no script errors on the page', async () => {
-      expectEq(0, page.jsErrors.length, `errors: ${page.jsErrors.join(' | ')}`)
+    await check('live: no script errors, no failed requests from the pages so far', async () => {
+      expectEq(0, page.jsErrors.length, `script errors: ${page.jsErrors.join(' | ')}`)
+      expectEq(0, page.badRequests.length, `failed requests: ${page.badRequests.join(' | ')}`)
     })
     page.off('framenavigated', onNav)
     await shot(page, 'env-live')
