@@ -15,8 +15,9 @@
 #
 # curl then checks what a browser hides: the cookies' flags, the CSRF and
 # Origin refusals, the pages and forms without JavaScript (deploy and
-# rollback by plain form posts), sign-out, a deleted token's session, and
-# (a second start with --session-ttl 2) session expiry.
+# rollback by plain form posts), sign-out, a deleted token's session,
+# session expiry (a second start, --session-ttl 2) and Secure cookies (a
+# third, over TLS).
 #
 #   bash tests/integration/test_ui.sh
 # shellcheck source-path=SCRIPTDIR
@@ -112,6 +113,7 @@ ui_curl() {
 	shift 3
 	local args=(-s -o "$T/ui.body" -D "$T/ui.head" -w '%{http_code}' --max-time 30 -X "$method")
 	[ -n "$jar" ] && args+=(-b "$jar" -c "$jar")
+	[ -n "${TLS_CA:-}" ] && args+=(--cacert "$TLS_CA")
 	UI_STATUS=$(curl "${args[@]}" "$@" "$URL$path")
 	UI_BODY=$(cat "$T/ui.body" 2>/dev/null)
 	UI_HEAD=$(tr -d '\r' <"$T/ui.head" 2>/dev/null)
@@ -338,4 +340,27 @@ check_eq "after 3 s: POST /ui/deploy 403" 403 "$UI_STATUS"
 check_eq "  nothing deployed" "$N2" "$(rel_count)"
 
 check "augerd still alive" daemon_alive
+
+# ================================================================ TLS: Secure cookies
+section "Secure cookies under TLS"
+stop_daemon
+check_eq "augerd stops cleanly" 0 "$?"
+P=$T/pki
+mkdir -p "$P"
+if out=$(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/key.pem" -out "$P/cert.pem" \
+	-days 2 -subj "/CN=auger ui test" -addext "subjectAltName=IP:127.0.0.1" 2>&1); then
+	TLS_CA=$P/cert.pem
+	AUGERD_ARGS="$AUGERD_ARGS --tls-cert $P/cert.pem --tls-key $P/key.pem"
+	start_daemon "$DATA"
+	ui_curl "$T/jar4" GET /ui/signin
+	check_match "https: auger_csrf is Secure" '; *Secure(;|$)' "$(ui_set_cookie auger_csrf)"
+	ui_signin "$T/jar4" "$TOKEN"
+	check_eq "https: sign-in 303" 303 "$UI_STATUS"
+	check_match "https: auger_session is Secure" '; *Secure(;|$)' "$(ui_set_cookie auger_session)"
+	ui_page "$T/jar4" /
+	check_eq "https: GET / with the session 200" 200 "$UI_STATUS"
+	check "augerd still alive" daemon_alive
+else
+	fail "openssl makes a certificate for 127.0.0.1" "$out"
+fi
 finish
