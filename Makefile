@@ -24,7 +24,8 @@ HOOK_SRC := $(wildcard hooks/*.c)
 DAEMON_SRC := $(filter-out daemon/cli.c,$(wildcard daemon/*.c))
 CLI_SRC	:= daemon/cli.c
 LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o) $(HOOK_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+UI_ASSETS := $(wildcard daemon/ui/*)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ui_assets.o
 CLI_OBJ	:= $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIBA	:= $(if $(filter 1,$(SAN)),$(BUILD)/libauger.a,libauger.a)
 
@@ -48,6 +49,14 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# The dashboard's CSS and JS, compiled into augerd.
+$(BUILD)/gen/ui_assets.c: $(UI_ASSETS) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $@ $(UI_ASSETS)
+
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c daemon/ui_assets.h
+	$(CC) $(CFLAGS) -Idaemon -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

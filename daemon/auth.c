@@ -96,12 +96,20 @@ int
 auth_token(struct cred *c, const char *token)
 {
 	unsigned char h[32];
-	char *val = NULL;
 
 	memset(c, 0, sizeof *c);
 	if (token == NULL || *token == '\0' || strlen(token) > 256)
 		return -1;
 	auth_hash(h, token);
+	return auth_token_hash(c, h);
+}
+
+int
+auth_token_hash(struct cred *c, const unsigned char h[32])
+{
+	char *val = NULL;
+
+	memset(c, 0, sizeof *c);
 	if (CRYPTO_memcmp(h, augerd.admin_hash, 32) == 0) {
 		snprintf(c->name, sizeof c->name, "admin");
 		c->g.role = AG_ROLE_ADMIN;

@@ -25,6 +25,8 @@ struct cred {
  */
 int		 auth_header(struct cred *c, const char *header);
 int		 auth_token(struct cred *c, const char *token);
+/* The same from the token's SHA-256 (sessions keep only that). */
+int		 auth_token_hash(struct cred *c, const unsigned char h[32]);
 /* Resolves an SSH key by its SHA256 fingerprint. */
 int		 auth_key(struct cred *c, const char *fingerprint);
 /* Decides and logs one line: who, what, allowed or denied. */

@@ -38,6 +38,7 @@
 #include "packcache.h"
 #include "pushdeploy.h"
 #include "repostate.h"
+#include "ui.h"
 #include "worker.h"
 
 int
@@ -1691,6 +1692,47 @@ http_api_dispatch(struct httpd_req *req, const char *path,
 	}
 }
 
+int
+http_api_call(const struct cred *c, enum ag_http1_method m, const char *path,
+    const char *query, const char *body, json_t **out, char *err,
+    size_t errsz)
+{
+	const struct route *rt;
+	const char *arg = NULL;
+	struct apijob *a;
+	int known, status;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof *a)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return 500;
+	}
+	a->query.tqh_first = NULL;
+	a->query.tqh_last = &a->query.tqh_first;
+	if (strlen(path) >= sizeof a->path ||
+	    (rt = http_route_find(m, path, &arg, &known)) == NULL ||
+	    (query != NULL && evhttp_parse_query_str(query, &a->query) < 0)) {
+		snprintf(err, errsz, "no API call %s", path);
+		free(a);
+		return 404;
+	}
+	a->method = m;
+	a->cred = *c;
+	snprintf(a->path, sizeof a->path, "%s", path);
+	a->body = (char *)(body != NULL ? body : "");
+	a->bodylen = strlen(a->body);
+	rt->fn(a, arg);
+	status = a->code != 0 ? http_status_of(a->code) : a->status;
+	if (status >= 400) {
+		snprintf(err, errsz, "%s", a->error);
+		json_decref(a->out);
+	} else
+		*out = a->out;
+	evhttp_clear_headers(&a->query);
+	free(a);
+	return status;
+}
+
 /* The API body is all here. */
 static void
 api_body_done(struct httpd_req *req, void *arg)
@@ -1739,6 +1781,11 @@ http_handle(struct httpd_req *req)
 	/* /health is Gimlet's (pkg/dashboard/server/router.go). */
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/health") == 0) {
 		http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	/* The dashboard signs in with a session of its own (ui.c). */
+	if (ui_path(path)) {
+		ui_handle(req);
 		return;
 	}
 	memset(&c, 0, sizeof c);

@@ -144,6 +144,8 @@ httpd_reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -159,7 +161,9 @@ httpd_reason(int status)
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
-	default: return status < 500 ? "Bad Request" : "Internal Server Error";
+	case 507: return "Insufficient Storage";
+	default: return status < 400 ? "OK" : status < 500 ? "Bad Request" :
+	    "Internal Server Error";
 	}
 }
 

@@ -32,6 +32,8 @@
 #include "maint.h"
 #include "packcache.h"
 #include "prewarm.h"
+#include "session.h"
+#include "ui.h"
 #include "repostate.h"
 #include "ssh.h"
 #include "tls.h"
@@ -144,6 +146,8 @@ usage(FILE *f)
 "                      on SIGTERM/SIGINT, time for what is in flight to\n"
 "                      finish before it is cut; a second signal cuts at\n"
 "                      once (default %d)\n"
+"  --session-ttl SECS  a dashboard sign-in lasts this long (default %d);\n"
+"                      deleting its token ends it at once\n"
 "  --config FILE       YAML: per-env validation and policy settings\n"
 "                      (see README); external hooks live in DIR/hooks/\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
@@ -162,7 +166,7 @@ usage(FILE *f)
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
 	    MAIN_MIN_RATE, MAIN_HEAD_SECS, WORKER_MAX_QUEUED_PACK,
-	    AG_MAINTAIN_GRACE, MAIN_GRACE_SECS,
+	    AG_MAINTAIN_GRACE, MAIN_GRACE_SECS, SESSION_TTL_DEFAULT,
 	    SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
 	    SSH_LOGIN_GRACE);
@@ -336,6 +340,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    "(up to %d s)", (int)sig, augerd.shutdown_grace);
 	clock_gettime(CLOCK_MONOTONIC, &stop_at);
 	httpd_drain();
+	ui_drain();
 	ssh_close_listener();
 	stop_timer = evtimer_new(augerd.base, stop_check, NULL);
 	stop_check(-1, 0, NULL);
@@ -364,6 +369,7 @@ main(int argc, char **argv)
 		{ "index-size", required_argument, NULL, 'I' },
 		{ "ssh", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "session-ttl", required_argument, NULL, 'L' },
 		{ "ssh-max-startups", required_argument, NULL, 'S' },
 		{ "ssh-max-startups-per-addr", required_argument, NULL, 'P' },
 		{ "ssh-login-grace", required_argument, NULL, 'G' },
@@ -379,7 +385,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL;
 	char bound[256], path[4200], line[300];
 	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
-	int c, rc = 1, reindex = 0, max_conns = 0;
+	int c, rc = 1, reindex = 0, max_conns = 0, v32;
 	int max_queued = WORKER_MAX_QUEUED_PACK;
 	size_t index_size = AG_STORE_MAP_DEFAULT;
 	char *end;
@@ -470,6 +476,12 @@ main(int argc, char **argv)
 			if (int_flag("--maint-grace", optarg, 0, 86400,
 			    &augerd.maint_grace) < 0)
 				return 2;
+			break;
+		case 'L':
+			if (int_flag("--session-ttl", optarg, 1,
+			    SESSION_TTL_MAX, &v32) < 0)
+				return 2;
+			session_set_ttl(v32);
 			break;
 		case 'W':
 			if (int_flag("--prewarm", optarg, 0, 64,
@@ -618,7 +630,7 @@ main(int argc, char **argv)
 		log_warn("cannot start workers");
 		goto out;
 	}
-	if (maint_start(augerd.base) < 0)
+	if (maint_start(augerd.base) < 0 || ui_start(augerd.base) < 0)
 		goto out;
 	if ((tls_cert == NULL) != (tls_key == NULL)) {
 		log_warn("--tls-cert and --tls-key go together");
@@ -687,6 +699,7 @@ out:
 	ssh_stop(0);
 	worker_stop();
 	http_stop();
+	ui_stop();
 	if (sig_term)
 		event_free(sig_term);
 	if (sig_int)

@@ -27,6 +27,7 @@
 #include "../hooks/runner.h"
 #include "../hooks/validate.h"
 #include "augerd.h"
+#include "live.h"
 #include "log.h"
 #include "maint.h"
 #include "releasesvc.h"
@@ -123,6 +124,7 @@ vars_of(const json_t *artifact, const char *app)
 struct prepared {
 	char			 app[64];
 	char			 env[64];
+	int			 preview;	/* a branch's preview */
 	struct render_out	*ro;
 	struct ag_file		*files;
 };
@@ -211,6 +213,7 @@ prepare(struct prepared *p, const json_t *artifact, const json_t *manifest,
 	memset(p, 0, sizeof *p);
 	snprintf(p->app, sizeof p->app, "%s", app ? app : "");
 	snprintf(p->env, sizeof p->env, "%s", env ? env : "");
+	p->preview = json_is_true(json_object_get(manifest, "preview"));
 	vars = vars_of(artifact, p->app);
 	/* Manifests from a push were templated as text already. */
 	if (json_is_true(json_object_get(json_object_get(artifact, "auger"),
@@ -246,6 +249,22 @@ out:
 	return r;
 }
 
+/* Tells listeners (live.h) of a new release record of env. */
+static void
+publish_release(const char *env, const json_t *rec)
+{
+	json_t *ev;
+
+	ev = json_pack("{s:s,s:O*,s:O*,s:O*,s:O*,s:O*}", "env", env, "app",
+	    json_object_get(rec, "app"), "seq", json_object_get(rec, "seq"),
+	    "action", json_object_get(rec, "action"), "gitopsRef",
+	    json_object_get(rec, "gitopsRef"), "triggeredBy",
+	    json_object_get(rec, "triggeredBy"));
+	if (ev != NULL)
+		live_publish("release", env, ev);
+	json_decref(ev);
+}
+
 /* Runs fn on env's apps repo under its ref lock; refreshes the cache. */
 typedef int (*locked_fn)(json_t **out, const struct ag_release_ctx *c,
     void *arg, struct ag_err *err);
@@ -276,6 +295,7 @@ with_env(json_t **out, const char *env, locked_fn fn, void *arg,
 	    json_is_string(json_object_get(*out, "gitopsRef"))) {
 		repostate_moved(rs, repo);
 		maint_note(name);
+		publish_release(env, *out);
 	}
 	pthread_mutex_unlock(&rs->ref_lock);
 	git_repository_free(repo);
@@ -309,6 +329,9 @@ commit_prepared(json_t **out, struct prepared *p, const json_t *artifact,
 	d.base = json_pack("{s:O,s:s,s:O}", "artifactId",
 	    json_object_get(artifact, "id"), "triggeredBy", by, "version",
 	    json_object_get(artifact, "version"));
+	/* Kept in the record (and its trailer): the dashboard lists previews. */
+	if (p->preview)
+		json_object_set_new(d.base, "preview", json_true());
 	r = with_env(out, p->env, locked_deploy, &d, err);
 	json_decref(d.base);
 	if (r == 0 && json_array_size(p->ro->warnings) > 0)
@@ -484,9 +507,16 @@ releasesvc_set_status(const char *env, const char *sha, const char *status,
     const char *desc, size_t *marked, struct ag_err *err)
 {
 	struct status_arg s = { sha, status, desc, marked };
-	json_t *out = NULL;
+	json_t *out = NULL, *ev;
 
-	return with_env(&out, env, locked_status, &s, err);
+	if (with_env(&out, env, locked_status, &s, err) < 0)
+		return -1;
+	ev = json_pack("{s:s,s:s,s:s}", "env", env, "sha", sha, "status",
+	    status);
+	if (ev != NULL)
+		live_publish("status", env, ev);
+	json_decref(ev);
+	return 0;
 }
 
 static int
@@ -553,9 +583,16 @@ locked_index(json_t **out, const struct ag_release_ctx *c, void *arg,
 int
 releasesvc_index_push(const char *env, const char *actor, struct ag_err *err)
 {
-	json_t *out = NULL;
+	json_t *out = NULL, *ev;
 
-	return with_env(&out, env, locked_index, (void *)actor, err);
+	if (with_env(&out, env, locked_index, (void *)actor, err) < 0)
+		return -1;
+	/* Hand edits: which apps they touched is in the index, not here. */
+	if ((ev = json_pack("{s:s,s:s}", "env", env, "action", "push")) !=
+	    NULL)
+		live_publish("release", env, ev);
+	json_decref(ev);
+	return 0;
 }
 
 static int

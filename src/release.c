@@ -8,6 +8,7 @@
  * A release is acknowledged only after the ref moved (fsync'd by libgit2)
  * and the LMDB transaction committed.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1408,4 +1409,23 @@ out:
 	ag_store_abort(t);
 	git_commit_free(cur);
 	return r;
+}
+
+int
+ag_release_get(json_t **out, struct ag_store *st, const char *env,
+    const char *app, uint64_t seq, struct ag_err *err)
+{
+	unsigned char k[KEY_MAX];
+	size_t kl = key2(k, env, app, 1, seq);
+	char *val = NULL;
+
+	*out = NULL;
+	if (kl == 0 || ag_store_get(st, "releases", k, kl, &val, NULL,
+	    NULL) < 0 || (*out = json_loads(val, 0, NULL)) == NULL) {
+		free(val);
+		return ag_err_set(err, AG_ENOTFOUND, "%s/%s has no release %"
+		    PRIu64, env, app, seq);
+	}
+	free(val);
+	return 0;
 }

@@ -113,6 +113,9 @@ int	ag_release_list(json_t **out, struct ag_store *st, const char *env,
 int	ag_release_commit_status(char **status, char **desc,
 	    struct ag_store *st, const char *env, const char *sha,
 	    struct ag_err *err);
+/* One release record of app by its number: AG_ENOTFOUND if none. */
+int	ag_release_get(json_t **out, struct ag_store *st, const char *env,
+	    const char *app, uint64_t seq, struct ag_err *err);
 /* The current release of each app: {"<app>": record}. */
 int	ag_release_status(json_t **out, struct ag_store *st, const char *env,
 	    struct ag_err *err);
