@@ -95,14 +95,20 @@ api POST /api/tokens '{"name":"viewer","role":"read","envs":["staging"]}'
 READ_T=$(jf '.token // empty' <<<"$API_BODY")
 [ -n "$READ_T" ] || die "POST /api/tokens viewer -> $API_STATUS" "$API_BODY"
 
+# A preview (Gimlet's shape: preview: true, a feature branch), posted by the
+# browser driver while it watches the env page: it deploys as
+# shop-feature-login-page.
+PREVIEW=$(rl_artifact shop-preview staging "$(rl_sha ui-shop-1)" feature/Login-Page |
+	jq -c '.environments[0].preview = true | .environments[0].deploy = {branch: "nothing-matches", event: "tag"}')
+
 arts_json=$(for k in "${!ART_IDS[@]}"; do
 	jq -cn --arg k "$k" --arg id "${ART_IDS[$k]}" --arg sha "${ART_SHAS[$k]}" '{($k): {id: $id, sha: $sha}}'
 done | jq -cs 'add')
 jq -n --arg url "$URL" --arg admin "$TOKEN" --arg reader "$READ_T" --arg et "$ET" \
-	--arg shots "$SHOTS" --argjson arts "$arts_json" \
+	--arg shots "$SHOTS" --argjson arts "$arts_json" --argjson preview "$PREVIEW" \
 	'{url: $url, admin: $admin, reader: $reader, readerName: "viewer", eventsToken: $et,
 	  shots: $shots, env: "staging", otherEnv: "production", app: "web", pagerApp: "api",
-	  arts: $arts}' >"$T/ui.json" || die "writing the browser's fixture"
+	  arts: $arts, preview: {artifact: $preview, app: "shop-feature-login-page"}}' >"$T/ui.json" || die "writing the browser's fixture"
 
 # ================================================================ curl: no session
 section "no session (curl)"

@@ -6,7 +6,8 @@
 //   node tests/ui/dashboard.js FIXTURE.json
 //
 // FIXTURE.json: {url, admin, reader, readerName, eventsToken, shots, env,
-// otherEnv, app, pagerApp, arts: {w1..w5, api1, prod1: {id, sha}}}.
+// otherEnv, app, pagerApp, arts: {w1..w5, bad, api1, prod1: {id, sha}},
+// preview: {artifact (JSON to POST /api/artifact), app (what it deploys as)}}.
 //
 // Each check prints one line on stdout, which the shell turns into its own
 // ok/fail:
@@ -156,9 +157,19 @@ async function raw(method, p, cookie, form) {
 function pathOf(u) { const x = new URL(u); return x.pathname }
 function norm(s) { return (s || '').replace(/\s+/g, ' ').trim() }
 
+// shot PAGE NAME: a full-page screenshot, and the contract's rule that
+// every form that posts carries a csrf field, checked on each page shot.
 async function shot(page, name) {
   await check(`screenshot ${name}.png`, async () => {
     await page.screenshot({ path: path.join(F.shots, `${name}.png`), fullPage: true })
+  })
+  await check(`${name}: every POST form has a hidden csrf field with a value`, async () => {
+    const forms = await page.$$eval('form', (fs) => fs.filter((f) => (f.getAttribute('method') || '').toLowerCase() === 'post').map((f) => {
+      const c = f.querySelector('input[name=csrf]')
+      return { id: f.id || f.className || f.getAttribute('action'), ok: !!(c && c.type === 'hidden' && c.value) }
+    }))
+    const bad = forms.filter((f) => !f.ok).map((f) => f.id)
+    expectEq('', bad.join(' '), 'POST forms without a csrf field')
   })
 }
 
@@ -472,6 +483,11 @@ async function walk(browser) {
       expectEq('/ui/artifacts', pathOf(page.url()), 'path after filtering')
       return page.$$eval('main article.artifact', (as) => as.map((a) => ({ id: a.dataset.id, text: a.textContent.replace(/\s+/g, ' ') })))
     }
+    await check('artifacts filter: select[name=event] offers any, push, tag, pr', async () => {
+      const t = await page.$$eval('form#filters select[name=event] option', (os) => os.map((o) => o.textContent.trim().toLowerCase()))
+      for (const w of ['any', 'push', 'tag', 'pr']) expect(t.includes(w), `options: ${t}`)
+      expectEq('get', ((await one(page, 'form#filters')).attrs.method || 'get').toLowerCase(), 'form#filters method')
+    })
     await check('artifacts filter: repository=acme/api shows only acme/api', async () => {
       const got = await filter('acme/api', '', '')
       expectMatch(/repository=acme(%2F|\/)api/, page.url(), 'url')
@@ -798,6 +814,34 @@ async function walk(browser) {
     })
   })
 
+  // ------------------------------------------------------------ previews
+  await section('previews', async () => {
+    const pv = F.preview.app
+    await goto(page, `/ui/env/${ENV}`)
+    await must('env page: body[data-sse=open]', async () => {
+      await page.waitForSelector('body[data-sse=open]', { timeout: WAIT, state: 'attached' })
+    })
+    await must(`POST /api/artifact of a preview deploys ${pv}`, async () => {
+      const r = await fetch(`${BASE}/api/artifact`, {
+        method: 'POST', headers: { Authorization: `Bearer ${F.admin}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(F.preview.artifact), signal: AbortSignal.timeout(30000),
+      })
+      const j = await r.json().catch(() => ({}))
+      expectEq(201, r.status, 'status')
+      expectEq(pv, ((j.releases || [])[0] || {}).app, 'the release\'s app')
+    })
+    await check(`live: table#previews shows ${pv}`, async () => {
+      await page.waitForSelector(`table#previews tr.app[data-app="${pv}"]`, { timeout: WAIT, state: 'attached' })
+    })
+    await check(`env page (reloaded): ${pv} in table#previews, not in table#apps`, async () => {
+      await goto(page, `/ui/env/${ENV}`)
+      expectEq(1, await count(page, `table#previews tr.app[data-app="${pv}"]`), 'table#previews row')
+      expectEq(0, await count(page, `table#apps tr.app[data-app="${pv}"]`), 'table#apps row')
+      expectEq(1, await count(page, `table#apps tr.app[data-app="${APP}"]`), `table#apps still lists ${APP}`)
+    })
+    await shot(page, 'env-previews')
+  })
+
   // ------------------------------------------------------------ forged posts
   await section('forged form posts (admin session)', async () => {
     await goto(page, `/ui/env/${ENV}`)
@@ -833,7 +877,12 @@ async function walk(browser) {
       // The form's submission interrupts this navigation: its error is expected.
       await page.goto(evil).catch(() => {})
       const resp = await respP
-      if (resp) status = resp.status()
+      if (resp) {
+        status = resp.status()
+        const h = await resp.request().allHeaders().catch(() => ({}))
+        log(`cross-site post: answered ${status}; Origin ${h.origin || '(none)'}; auger_session cookie ${/auger_session=/.test(h.cookie || '') ? 'sent' : 'not sent'}`)
+        expect(!/auger_session=/.test(h.cookie || ''), 'the browser sent auger_session on a cross-site POST (SameSite=Strict?)')
+      }
       await page.unroute(`${evil}**`)
       // SameSite=Strict keeps the cookie off the request, and the Origin is
       // foreign: either way a 403 (or the browser never sent it at all).
