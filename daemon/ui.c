@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "auger/access.h"
+#include "auger/http1.h"
 #include "augerd.h"
 #include "live.h"
 #include "log.h"
@@ -45,28 +46,7 @@ ui_path(const char *path)
 static int
 cookie(struct httpd_req *req, const char *name, char *out, size_t outsz)
 {
-	const char *h = httpd_header(req, "Cookie"), *p, *v, *e;
-	size_t n = strlen(name);
-
-	if (h == NULL)
-		return -1;
-	for (p = h; *p != '\0'; p = *e ? e + 1 : e) {
-		while (*p == ' ')
-			p++;
-		e = strchr(p, ';');
-		if (e == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) > n && strncmp(p, name, n) == 0 &&
-		    p[n] == '=') {
-			v = p + n + 1;
-			if ((size_t)(e - v) >= outsz)
-				return -1;
-			memcpy(out, v, (size_t)(e - v));
-			out[e - v] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	return ag_http1_cookie(httpd_header(req, "Cookie"), name, out, outsz);
 }
 
 /* Headers every dashboard answer carries. */
