@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "auger/access.h"
+#include "auger/http1.h"
 #include "augerd.h"
 #include "live.h"
 #include "log.h"
@@ -45,28 +46,7 @@ ui_path(const char *path)
 static int
 cookie(struct httpd_req *req, const char *name, char *out, size_t outsz)
 {
-	const char *h = httpd_header(req, "Cookie"), *p, *v, *e;
-	size_t n = strlen(name);
-
-	if (h == NULL)
-		return -1;
-	for (p = h; *p != '\0'; p = *e ? e + 1 : e) {
-		while (*p == ' ')
-			p++;
-		e = strchr(p, ';');
-		if (e == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) > n && strncmp(p, name, n) == 0 &&
-		    p[n] == '=') {
-			v = p + n + 1;
-			if ((size_t)(e - v) >= outsz)
-				return -1;
-			memcpy(out, v, (size_t)(e - v));
-			out[e - v] = '\0';
-			return 0;
-		}
-	}
-	return -1;
+	return ag_http1_cookie(httpd_header(req, "Cookie"), name, out, outsz);
 }
 
 /* Headers every dashboard answer carries. */
@@ -141,6 +121,7 @@ origin_ok(struct httpd_req *req)
 {
 	const char *o = httpd_header(req, "Origin"), *host;
 	char want[512];
+	size_t n;
 
 	if (o == NULL)
 		return 1;	/* SameSite=Strict and the CSRF field remain */
@@ -148,7 +129,12 @@ origin_ok(struct httpd_req *req)
 		return 0;
 	snprintf(want, sizeof want, "%s://%s", tls_enabled() ? "https" :
 	    "http", host);
-	return strcasecmp(o, want) == 0;
+	if (strcasecmp(o, want) == 0)
+		return 1;
+	/* Behind a proxy: the origin of --public-url (scheme://host:port). */
+	n = strlen(o);
+	return n > 0 && strncasecmp(augerd.public_url, o, n) == 0 &&
+	    (augerd.public_url[n] == '\0' || augerd.public_url[n] == '/');
 }
 
 /* ------------------------------------------------------------ assets */
@@ -423,6 +409,7 @@ struct sse {
 
 static TAILQ_HEAD(, sse) streams = TAILQ_HEAD_INITIALIZER(streams);
 static int		 nstreams;
+static int		 draining;	/* shutting down: no new streams */
 static struct event	*ping_ev;
 
 static void
@@ -527,7 +514,7 @@ sse_start(struct httpd_req *req, const struct session_view *sv,
 	struct sse *s;
 	char *end;
 
-	if (nstreams >= UI_SSE_MAX) {
+	if (draining || nstreams >= UI_SSE_MAX) {
 		httpd_add_header(req, "Retry-After", "5");
 		httpd_reply(req, 503, NULL);
 		return;
@@ -640,6 +627,7 @@ ui_start(struct event_base *base)
 void
 ui_drain(void)
 {
+	draining = 1;
 	while (!TAILQ_EMPTY(&streams))
 		sse_end(TAILQ_FIRST(&streams));
 }

@@ -91,7 +91,13 @@ fi
 
 cat <<MSG
 
-augerd is running on $URL (data in $DATA). Try:
+augerd is running on $URL (data in $DATA).
+
+The dashboard: open $URL/ in a browser and sign in with the admin token,
+  $(cat "$DATA/admin.token")
+(or a read token: ./bin/auger token create viewer --role read --env staging).
+
+Try:
 
   git -c http.extraHeader="Authorization: Bearer \$(cat $DATA/admin.token)" \\
       clone $URL/demo.git

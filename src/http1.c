@@ -453,3 +453,29 @@ ag_http1_chunked_feed(struct ag_http1_chunked *c, const unsigned char *in,
 	*used = i;
 	return c->state == CH_DONE ? 1 : 0;
 }
+
+int
+ag_http1_cookie(const char *h, const char *name, char *out, size_t outsz)
+{
+	const char *p, *e, *v;
+	size_t n = strlen(name);
+
+	if (h == NULL || n == 0 || outsz == 0)
+		return -1;
+	for (p = h; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((e = strchr(p, ';')) == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) <= n || strncmp(p, name, n) != 0 ||
+		    p[n] != '=')
+			continue;
+		v = p + n + 1;
+		if ((size_t)(e - v) >= outsz)
+			return -1;
+		memcpy(out, v, (size_t)(e - v));
+		out[e - v] = '\0';
+		return 0;
+	}
+	return -1;
+}

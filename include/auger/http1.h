@@ -62,6 +62,14 @@ void	ag_http1_head_free(struct ag_http1_head *h);
 /* The value of the first field named name (case-insensitive), or NULL. */
 const char *ag_http1_field(const struct ag_http1_head *h, const char *name);
 
+/*
+ * The value of cookie name in a Cookie header ("a=1; b=2"), copied into
+ * out: 0, or -1 when it is not there or its value does not fit. The first
+ * pair with that exact name wins; pairs without '=' are skipped.
+ */
+int	ag_http1_cookie(const char *header, const char *name, char *out,
+	    size_t outsz);
+
 /* The chunked transfer coding, decoded incrementally. */
 struct ag_http1_chunked {
 	int		 state;

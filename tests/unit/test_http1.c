@@ -200,6 +200,28 @@ test_chunked(void **state)
 	assert_non_null(strstr(err.msg, "overflows"));
 }
 
+static void
+test_cookie(void **state)
+{
+	char v[16];
+
+	(void)state;
+	assert_int_equal(ag_http1_cookie("a=1; auger_session=xyz; b=2",
+	    "auger_session", v, sizeof v), 0);
+	assert_string_equal(v, "xyz");
+	/* A longer name that starts the same is another cookie. */
+	assert_int_equal(ag_http1_cookie("auger_sessionX=1;auger_session=2",
+	    "auger_session", v, sizeof v), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(ag_http1_cookie("x=0123456789abcdef", "x", v,
+	    sizeof v), -1);	/* does not fit */
+	assert_int_equal(ag_http1_cookie("x; y=1", "x", v, sizeof v), -1);
+	assert_int_equal(ag_http1_cookie("x=", "x", v, sizeof v), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(ag_http1_cookie(NULL, "x", v, sizeof v), -1);
+	assert_int_equal(ag_http1_cookie("", "x", v, sizeof v), -1);
+}
+
 int
 main(void)
 {
@@ -209,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_cookie),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
