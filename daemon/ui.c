@@ -39,7 +39,7 @@ int
 ui_path(const char *path)
 {
 	return strcmp(path, "/") == 0 || strcmp(path, "/ui") == 0 ||
-	    strncmp(path, "/ui/", 4) == 0;
+	    strncmp(path, "/ui/", 4) == 0 || strcmp(path, "/favicon.ico") == 0;
 }
 
 /* The value of cookie name in the request, into out; -1 if none. */
@@ -104,8 +104,8 @@ loop_page(struct httpd_req *req, int status, const char *title,
 		return;
 	}
 	ui_head(b, title, sv);
-	hf(b, "<h1>%s</h1><div class=\"card\" id=\"result\">"
-	    "<p class=\"error\">%s</p></div><p><a href=\"/\">Back</a></p>",
+	hf(b, "<h1>%s</h1><div class=\"card error\" id=\"result\">"
+	    "<pre class=\"error wrap\">%s</pre></div><p><a href=\"/\">Back</a></p>",
 	    title, msg);
 	ui_foot(b);
 	reply_html(req, status, b);
@@ -157,6 +157,7 @@ serve_asset(struct httpd_req *req, const char *name)
 	common_headers(req);
 	httpd_add_header(req, "Content-Type", n > 4 &&
 	    strcmp(name + n - 4, ".css") == 0 ? "text/css; charset=utf-8" :
+	    n > 4 && strcmp(name + n - 4, ".svg") == 0 ? "image/svg+xml" :
 	    "text/javascript; charset=utf-8");
 	/* The binary is the version: an hour is enough, a restart refreshes. */
 	httpd_add_header(req, "Cache-Control", "max-age=3600");
@@ -560,6 +561,10 @@ ui_handle(struct httpd_req *req)
 	struct post *p;
 	int signed_in;
 
+	if (strcmp(path, "/favicon.ico") == 0) {
+		serve_asset(req, "favicon.svg");
+		return;
+	}
 	if (strcmp(path, "/ui") == 0 || strcmp(path, "/ui/") == 0) {
 		redirect(req, "/");
 		return;

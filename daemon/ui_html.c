@@ -101,6 +101,7 @@ ui_head(struct evbuffer *b, const char *title, const struct session_view *sv)
 	hf(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
 	    "initial-scale=1\"><title>%s · auger</title>"
+	    "<link rel=\"icon\" href=\"/ui/assets/favicon.svg\">"
 	    "<link rel=\"stylesheet\" href=\"/ui/assets/auger.css\">"
 	    "<script src=\"/ui/assets/auger.js\" defer></script></head>\n",
 	    title);
@@ -134,7 +135,7 @@ ui_error_page(struct uijob *j, int status, const char *title,
 	evbuffer_drain(j->out, evbuffer_get_length(j->out));
 	j->status = status;
 	ui_head(j->out, title, j->sv.cred.name[0] != '\0' ? &j->sv : NULL);
-	hf(j->out, "<h1>%s</h1><div class=\"card\" id=\"result\">"
+	hf(j->out, "<h1>%s</h1><div class=\"card error\" id=\"result\">"
 	    "<pre class=\"error wrap\">%s</pre></div>"
 	    "<p><a href=\"/\">Back to the environments</a></p>", title, msg);
 	ui_foot(j->out);

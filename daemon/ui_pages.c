@@ -328,7 +328,7 @@ history_row(struct evbuffer *b, struct uijob *j, const char *env,
 	hf(b, "</td><td class=\"by opt\">%s</td><td class=\"flux\">",
 	    jstr(rec, "triggeredBy"));
 	ui_flux(b, jstr(rec, "gitopsCommitStatus"));
-	hf(b, "</td><td>");
+	hf(b, "</td><td class=\"actions\">");
 	if (strcmp(action, "delete") != 0)
 		hf(b, "<a class=\"manifests\" href=\"/ui/env/%u/app/%u/release/"
 		    "%I\">manifests</a> ", env, app, seq);

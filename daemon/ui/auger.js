@@ -57,7 +57,7 @@
 		es.addEventListener('release', function (e) {
 			var d = JSON.parse(e.data);
 			logLine(d.action === 'push' ? 'push to ' + d.env :
-			    (d.action || 'release') + ' ' + d.app + ' #' + d.seq + ' in ' + d.env);
+			    (d.action === 'deploy' || !d.action ? 'release' : d.action) + ' ' + d.app + ' #' + d.seq + ' in ' + d.env);
 			refresh();
 		});
 		es.addEventListener('status', function (e) {
