@@ -176,6 +176,23 @@ apps_header(struct evbuffer *b)
 	    "<th class=\"opt\">By</th><th>Flux</th></tr></thead><tbody>");
 }
 
+/* A release's commit, ref, time, author of the deploy and Flux's verdict. */
+static void
+release_cells(struct evbuffer *b, const json_t *rec)
+{
+	const json_t *v = json_object_get(rec, "version");
+
+	hf(b, "<td class=\"sha\">");
+	sha_link(b, jstr(v, "sha"), jstr(v, "url"));
+	hf(b, "</td><td class=\"ref opt\">%s</td><td class=\"when\">",
+	    version_ref(v));
+	ui_time(b, jint(rec, "created"));
+	hf(b, "</td><td class=\"by opt\">%s</td><td class=\"flux\">",
+	    jstr(rec, "triggeredBy"));
+	ui_flux(b, jstr(rec, "gitopsCommitStatus"));
+	hf(b, "</td>");
+}
+
 static void
 app_row(struct evbuffer *b, const char *env, const char *app,
     const json_t *rec)
@@ -190,15 +207,9 @@ app_row(struct evbuffer *b, const char *env, const char *app,
 		hf(b, " <span class=\"tag\">rolled back to #%I</span>",
 		    jint(rec, "rollbackTo"));
 	hf(b, "</td><td class=\"version\">%s</td><td class=\"author opt\">%s"
-	    "</td><td class=\"sha\">", msg, jstr(v, "authorName"));
-	sha_link(b, jstr(v, "sha"), jstr(v, "url"));
-	hf(b, "</td><td class=\"ref opt\">%s</td><td class=\"when\">",
-	    version_ref(v));
-	ui_time(b, jint(rec, "created"));
-	hf(b, "</td><td class=\"by opt\">%s</td><td class=\"flux\">",
-	    jstr(rec, "triggeredBy"));
-	ui_flux(b, jstr(rec, "gitopsCommitStatus"));
-	hf(b, "</td></tr>");
+	    "</td>", msg, jstr(v, "authorName"));
+	release_cells(b, rec);
+	hf(b, "</tr>");
 }
 
 /* The apps (or the previews) of an env's status map, as a table. */
@@ -320,15 +331,9 @@ history_row(struct evbuffer *b, struct uijob *j, const char *env,
 		hf(b, " <span class=\"tag tag-rb\">rolled back</span>");
 	if (seq == cur)
 		hf(b, " <span class=\"tag\">current</span>");
-	hf(b, "</td><td class=\"version\">%s</td><td class=\"sha\">", msg);
-	sha_link(b, jstr(v, "sha"), jstr(v, "url"));
-	hf(b, "</td><td class=\"ref opt\">%s</td><td class=\"when\">",
-	    version_ref(v));
-	ui_time(b, jint(rec, "created"));
-	hf(b, "</td><td class=\"by opt\">%s</td><td class=\"flux\">",
-	    jstr(rec, "triggeredBy"));
-	ui_flux(b, jstr(rec, "gitopsCommitStatus"));
-	hf(b, "</td><td class=\"actions\">");
+	hf(b, "</td><td class=\"version\">%s</td>", msg);
+	release_cells(b, rec);
+	hf(b, "<td class=\"actions\">");
 	if (strcmp(action, "delete") != 0)
 		hf(b, "<a class=\"manifests\" href=\"/ui/env/%u/app/%u/release/"
 		    "%I\">manifests</a> ", env, app, seq);

@@ -300,6 +300,16 @@ ui_curl "$T/jar1.copy" GET /
 check_eq "the signed-out session's cookie: GET / 303" 303 "$UI_STATUS"
 check_match "  to /ui/signin" '/ui/signin$' "$(ui_location)"
 
+# dead_session_post JAR CSRF LABEL: a deploy form posted with a session
+# that ended is a 403 and deploys nothing.
+dead_session_post() {
+	local n
+	n=$(rel_count)
+	ui_curl "$1" POST /ui/deploy --data-urlencode "artifact=${ART_IDS[w4]}" -d env=staging --data-urlencode "csrf=$2"
+	check_eq "$3: POST /ui/deploy 403" 403 "$UI_STATUS"
+	check_eq "  nothing deployed" "$n" "$(rel_count)"
+}
+
 # ================================================================ token deleted
 section "a deleted token's session"
 api POST /api/tokens '{"name":"ui-tmp","role":"deploy","envs":["staging"]}'
@@ -317,10 +327,7 @@ check_eq "DELETE /api/tokens/ui-tmp: 200" 200 "$API_STATUS"
 ui_curl "$J2" GET /
 check_eq "the deleted token's session: GET / 303 at once" 303 "$UI_STATUS"
 check_match "  to /ui/signin" '/ui/signin$' "$(ui_location)"
-N1=$(rel_count)
-ui_curl "$J2" POST /ui/deploy --data-urlencode "artifact=${ART_IDS[w4]}" -d env=staging --data-urlencode "csrf=$CSRF2"
-check_eq "the deleted token's session: POST /ui/deploy 403" 403 "$UI_STATUS"
-check_eq "  nothing deployed" "$N1" "$(rel_count)"
+dead_session_post "$J2" "$CSRF2" "the deleted token's session"
 ui_signin "$J2" "$TMP_T"
 check_eq "the deleted token cannot sign in again: 401" 401 "$UI_STATUS"
 
@@ -340,10 +347,7 @@ sleep 3
 ui_curl "$J3" GET /ui/env/staging
 check_eq "after 3 s: GET /ui/env/staging 303" 303 "$UI_STATUS"
 check_match "  to /ui/signin" '/ui/signin$' "$(ui_location)"
-N2=$(rel_count)
-ui_curl "$J3" POST /ui/deploy --data-urlencode "artifact=${ART_IDS[w4]}" -d env=staging --data-urlencode "csrf=$CSRF3"
-check_eq "after 3 s: POST /ui/deploy 403" 403 "$UI_STATUS"
-check_eq "  nothing deployed" "$N2" "$(rel_count)"
+dead_session_post "$J3" "$CSRF3" "after 3 s"
 
 check "augerd still alive" daemon_alive
 
