@@ -28,7 +28,7 @@ struct apijob {
 	int			 status;
 	int			 code;	/* AG_E*: status from http_status_of */
 	json_t			*out;
-	char			 error[1024];
+	char			 error[AG_ERR_MSG_MAX + 512];
 };
 
 /* A handler: arg is the route's '*' part, or NULL. */

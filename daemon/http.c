@@ -102,7 +102,7 @@ http_reply_json(struct httpd_req *req, int status, json_t *j)
 void
 http_reply_error(struct httpd_req *req, int status, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[AG_ERR_MSG_MAX + 512];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -56,7 +56,7 @@ static int
 api(struct uijob *j, enum ag_http1_method m, const char *path,
     const char *query, const json_t *body, json_t **out)
 {
-	char err[1024], *text = NULL;
+	char err[AG_ERR_MSG_MAX + 512], *text = NULL;
 	int status;
 
 	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {

@@ -20,7 +20,7 @@ enum {
 	AG_ENOSPACE = -12	/* a write failed with ENOSPC or EDQUOT */
 };
 
-#define AG_ERR_MSG_MAX 512
+#define AG_ERR_MSG_MAX 4096	/* a validation refusal is shown whole */
 
 struct ag_err {
 	int	code;

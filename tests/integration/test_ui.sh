@@ -285,6 +285,34 @@ check_eq "no-JS rollback form post (no Origin header): 200" 200 "$UI_STATUS"
 check_match "  #result.ok" 'id="?result"?[^>]*class="?[^">]*ok|class="?[^">]*ok[^>]*id="?result' "$UI_BODY"
 check_eq "  the API's newest web release: a rollback to $S2" "rollback $S2" \
 	"$(rl_history staging limit=1000 | jq -r '[.[] | select(.app == "web")] | max_by(.seq) | "\(.action) \(.rollbackTo)"')"
+# A validation refusal is shown whole: a 3 KB message from a validate hook.
+mkdir -p "$DATA/hooks/validate.d"
+cat >"$DATA/hooks/validate.d/50-long" <<'HOOK'
+#!/bin/sh
+cat >/dev/null
+{
+	printf 'LONG-REFUSAL-START'
+	i=0
+	while [ $i -lt 60 ]; do
+		printf ' line %02d of a long refusal, as a policy engine prints it;' $i
+		i=$((i + 1))
+	done
+	echo ' LONG-REFUSAL-END'
+} >&2
+exit 1
+HOOK
+chmod 0755 "$DATA/hooks/validate.d/50-long"
+N3=$(rel_count)
+ui_curl "$J1" POST /ui/deploy --data-urlencode "artifact=${ART_IDS[w4]}" -d env=staging --data-urlencode "csrf=$CSRF1"
+check_eq "a deploy a validate hook refuses (3 KB message): 400" 400 "$UI_STATUS"
+check_match "  #result.error" 'id="?result"?[^>]*class="?[^">]*error|class="?[^">]*error[^>]*id="?result' "$UI_BODY"
+check_match "  the page holds the refusal from its start ..." 'LONG-REFUSAL-START' "$UI_BODY"
+check_match "  ... to its end (nothing cut)" 'line 59 of a long refusal, as a policy engine prints it; LONG-REFUSAL-END' "$UI_BODY"
+rl_deploy staging "${ART_IDS[w4]}"
+check_match "  the API's answer holds it whole too" 'LONG-REFUSAL-END' "$API_BODY"
+check_eq "  nothing deployed" "$N3" "$(rel_count)"
+rm -f "$DATA/hooks/validate.d/50-long"
+
 ui_curl "$J1" POST /ui/env/staging/app/web/rollback -d "to=999" --data-urlencode "csrf=$CSRF1"
 check_match "rollback to an unknown release: a 4xx error page" '^4[0-9][0-9]$' "$UI_STATUS"
 check_match "  #result.error" 'id="?result"?[^>]*class="?[^">]*error|class="?[^">]*error[^>]*id="?result' "$UI_BODY"
