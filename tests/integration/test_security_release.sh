@@ -242,6 +242,31 @@ check_eq "admin: a push that changes flux/ is accepted" 0 "$PUSH_RC"
 F0=$(flux_tree)
 g -C "$GS" pull -q --ff-only origin main >/dev/null 2>&1 || pl_reset "$GS"
 
+# The infra repository holds cluster-scoped objects and Flux applies all of
+# it: a deploy credential may read it, never push it (admin only).
+INF=gitops-staging-infra
+GI=$T/gi
+out=$(git_as "$DEP" clone -q "$URL/$INF.git" "$GI" 2>&1)
+check_eq "deploy token: clones $INF (fetch stays allowed)" 0 "$?"
+[ -d "$GI/.git" ] || { g clone -q "$URL/$INF.git" "$GI" >/dev/null 2>&1 || die "clone $INF" "$out"; }
+mkdir -p "$GI/pwn"
+printf '%s\n' "$CRB" >"$GI/pwn/crb.yaml"
+commit_files "$GI" "infra: a cluster-admin binding" >/dev/null
+I0=$(pl_ref "$INF")
+pl_push_as "$DEP" "$GI" origin main
+check_not "deploy token pushes a cluster-admin binding to $INF: push fails" test "$PUSH_RC" = 0
+check_match "... 403 from the headers" "403" "$PUSH_OUT"
+check_eq "... $INF main unchanged" "$I0" "$(pl_ref "$INF")"
+check_not "... no cluster-admin binding in $INF" server_git "$INF" cat-file -e "refs/heads/main:pwn/crb.yaml"
+check_match "... the access log says denied" "access dep-staging deploy push $INF: denied" "$(cat "$DAEMON_LOG")"
+sed -i 's/name: pwn$/name: reviewed/; s/cluster-admin/view/' "$GI/pwn/crb.yaml"
+commit_files "$GI" "infra: a reviewed binding" >/dev/null
+pl_push "$GI" origin main
+check_eq "admin: a ClusterRoleBinding pushed to $INF is accepted" 0 "$PUSH_RC"
+check "... and is on $INF main" server_git "$INF" cat-file -e "refs/heads/main:pwn/crb.yaml"
+api GET "/api/gitopsManifests/staging" "" "$DEP"
+check_eq "deploy token: GET /api/gitopsManifests/staging (reads infra): 200" 200 "$API_STATUS"
+
 # ================================================================ 3 no file skipped
 section "3. validation skips no file"
 LIMIT_RE='over the per-file limit of 1048576 bytes'
