@@ -41,6 +41,38 @@ if [ "$grow" -lt 32768 ]; then ok "forbidden pushes cost no body (RSS +${grow} K
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Expect: 100-continue' -X POST --data-binary @/dev/null "$URL/api/repos")
 check_eq "Expect: 100-continue without a credential: 401" 401 "$code"
 
+# An authenticated request its role can never make is refused from the
+# headers too (the route's least role), before the up to 1 MiB API body.
+rchar() { awk '/^rchar/ {print $2}' "/proc/$DAEMON_PID/io"; }
+for c in "read:$RTOK:/api/tokens" "read:$RTOK:/api/releases" "read:$RTOK:/api/rollback" \
+	"deploy:$DTOK:/api/tokens" "deploy:$DTOK:/api/envs"; do
+	IFS=: read -r role tok path <<<"$c"
+	out=$($HOSTILE apipost 127.0.0.1 "$PORT" "$path" "$tok" 1048576 65536)
+	if [ "${out%% *}" = 403 ] && awk -v s="${out#* }" 'BEGIN { exit !(s < 2) }'; then
+		ok "$role token: POST $path declaring 1 MiB, 64 KiB sent: 403 at once (${out#* } s)"
+	else
+		fail "$role token: POST $path declaring 1 MiB, 64 KiB sent: 403 at once" \
+			"expected: 403 within 2 s, without the rest of the body" "got: ${out:-nothing} (status, seconds)"
+	fi
+done
+r0=$(rchar)
+$HOSTILE apipost 127.0.0.1 "$PORT" /api/tokens "$RTOK" 1048576 1048576 >/dev/null
+sleep 0.5
+rd=$(( $(rchar) - r0 ))
+# At most the 64 KiB read buffer, then the 256 KiB drained (and dropped)
+# after a refusal so the client reads its 403: never the 1 MiB body.
+if [ "$rd" -le $(((64 + 256 + 8) << 10)) ]; then
+	ok "a read token's whole 1 MiB POST /api/tokens: the daemon read ${rd} bytes (64 KiB buffer + 256 KiB linger at most)"
+else
+	fail "a read token's whole 1 MiB POST /api/tokens: the daemon read ${rd} bytes" "expected: at most 64 KiB buffered + 256 KiB drained after the 403, not the body"
+fi
+check_match "the refusal is in the access log" 'access rd read admin /api/tokens: denied' "$(cat "$DAEMON_LOG")"
+api POST /api/tokens '{"name":"rd2","role":"read","envs":["staging"]}' "$RTOK"
+check_match "a small forbidden POST still says why: 403" '^403$' "$API_STATUS"
+check_match "... naming the credential the route takes" 'rd may not POST /api/tokens: it takes an admin credential' "$API_BODY"
+api POST /api/releases '{"env":"staging","artifactId":"x"}' "$DTOK"
+check_eq "a deploy token's POST /api/releases still reaches its handler (404: no artifact)" 404 "$API_STATUS"
+
 sleep 1.1
 n0=$(grep -c ' 401 ' "$DAEMON_LOG")
 for i in $(seq 1 40); do curl -s -o /dev/null --max-time 5 "$URL/api/repos"; done
