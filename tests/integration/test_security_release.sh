@@ -401,6 +401,33 @@ check_match "deploy token (staging): lists staging's artifact" "\"$ART_S\"" "$AP
 check_not "... not production's vars" grep -q s3cret-prod <<<"$API_BODY"
 api GET "/api/artifacts?limit=1000" ""
 check_match "admin: sees both" "$ART_S.*$ART_P|$ART_P.*$ART_S" "$(jf '[.[].id] | join(" ")' <<<"$API_BODY")"
+# One artifact for both envs: each credential sees its envs' manifests and
+# deploy results, never the other env's values.
+TWO=$(art two staging main '{"values":{"image":{"repository":"ghcr.io/acme/sec","tag":"1.0.0"},"vars":{"MARK":"values-of-staging"}}}' |
+	jq -c '.environments += [.environments[0] | .env = "production" | .values.vars.MARK = "values-of-production"]')
+api POST /api/artifact "$TWO"
+ART_2=$(jf '.id // empty' <<<"$API_BODY")
+check_eq "an artifact for staging and production, deployed to both: results for both" "production staging" \
+	"$(jf '[.releases[]?.env] | unique | join(" ")' <<<"$API_BODY")"
+api GET "/api/artifacts?limit=1000" "" "$RD"
+ONE=$(jq -c --arg id "$ART_2" '.[] | select(.id == $id)' <<<"$API_BODY")
+check_eq "read token (production): lists it with production's manifest only" production \
+	"$(jf '[.environments[].env] | join(" ")' <<<"$ONE")"
+check_not "... none of staging's values" grep -q values-of-staging <<<"$API_BODY"
+check_eq "... and production's deploy results only" production "$(jf '[.releases[]?.env] | unique | join(" ")' <<<"$ONE")"
+api GET "/api/eventArtifactTrack?artifactId=$ART_2" "" "$RD"
+check_eq "read token: eventArtifactTrack of it: 200" 200 "$API_STATUS"
+check_eq "... production's results only" production "$(jf '[.results[]?.env] | unique | join(" ")' <<<"$API_BODY")"
+api GET "/api/artifacts?limit=1000" "" "$DEP"
+ONE=$(jq -c --arg id "$ART_2" '.[] | select(.id == $id)' <<<"$API_BODY")
+check_eq "deploy token (staging): lists it with staging's manifest only" staging \
+	"$(jf '[.environments[].env] | join(" ")' <<<"$ONE")"
+check_not "... none of production's values" grep -q values-of-production <<<"$API_BODY"
+api GET "/api/eventArtifactTrack?artifactId=$ART_S" "" "$RD"
+check_eq "read token (production): eventArtifactTrack of a staging-only artifact: 404" 404 "$API_STATUS"
+api GET "/api/artifacts?limit=1000" ""
+check_eq "admin: sees both manifests" "production staging" \
+	"$(jq -r --arg id "$ART_2" '.[] | select(.id == $id) | [.environments[].env] | sort | join(" ")' <<<"$API_BODY")"
 # The other lists: scoped, or admin only.
 expect_error "read token: GET /api/releases without env=" 400 GET /api/releases "" '"env" is required' "$RD"
 expect_error "read token: GET /api/releases?env=staging" 403 GET "/api/releases?env=staging" "" 'may not' "$RD"
