@@ -445,17 +445,28 @@ expect_error "read token: GET /api/keys" 403 GET /api/keys "" 'admin' "$RD"
 # ================================================================ 7 credentials
 section "7. token and key fields, rollback targets"
 tok() { printf '{"name":"%s","role":"deploy","envs":%s}' "$1" "$2"; }
-expect_error 'envs ["*","staging"]' 400 POST /api/tokens "$(tok t1 '["*","staging"]')" '"envs"\[0\] is "\*" among env names: "\*" stands alone'
-expect_error 'envs ["staging","*"]' 400 POST /api/tokens "$(tok t1 '["staging","*"]')" '"envs"\[1\] is "\*" among env names'
-expect_error 'envs [""]' 400 POST /api/tokens "$(tok t1 '[""]')" '"envs"\[0\] is empty'
-expect_error 'envs [1]' 400 POST /api/tokens "$(tok t1 '[1]')" '"envs"\[0\] is not a string'
-expect_error 'envs ["staging", null]' 400 POST /api/tokens "$(tok t1 '["staging",null]')" '"envs"\[1\] is not a string'
-expect_error 'envs ["nope"]' 400 POST /api/tokens "$(tok t1 '["nope"]')" '"envs"\[0\]: no env "nope"'
-expect_error 'envs []' 400 POST /api/tokens "$(tok t1 '[]')" '"envs" is empty'
-expect_error 'envs "staging" (not an array)' 400 POST /api/tokens "$(tok t1 '"staging"')" '"envs" must be an array'
-expect_error 'envs ["staging","staging"]' 400 POST /api/tokens "$(tok t1 '["staging","staging"]')" '"envs"\[1\]: "staging" is listed twice'
+# Each case has a name of its own, so a token one case stores on old code
+# cannot turn the next case into a 409 that hides its verdict.
+expect_error 'envs ["*","staging"]' 400 POST /api/tokens "$(tok t1a '["*","staging"]')" '"envs"\[0\] is "\*" among env names: "\*" stands alone'
+expect_error 'envs ["staging","*"]' 400 POST /api/tokens "$(tok t1b '["staging","*"]')" '"envs"\[1\] is "\*" among env names'
+expect_error 'envs [""]' 400 POST /api/tokens "$(tok t1c '[""]')" '"envs"\[0\] is empty'
+expect_error 'envs [1]' 400 POST /api/tokens "$(tok t1d '[1]')" '"envs"\[0\] is not a string'
+expect_error 'envs ["staging", null]' 400 POST /api/tokens "$(tok t1e '["staging",null]')" '"envs"\[1\] is not a string'
+expect_error 'envs ["nope"]' 400 POST /api/tokens "$(tok t1f '["nope"]')" '"envs"\[0\]: no env "nope"'
+expect_error 'envs []' 400 POST /api/tokens "$(tok t1g '[]')" '"envs" is empty'
+expect_error 'envs "staging" (not an array)' 400 POST /api/tokens "$(tok t1h '"staging"')" '"envs" must be an array'
+expect_error 'envs ["staging","staging"]' 400 POST /api/tokens "$(tok t1i '["staging","staging"]')" '"envs"\[1\]: "staging" is listed twice'
+# A scope is never implied: read and deploy credentials name their envs.
+ENVS_RULE='"envs" is required for a (read|deploy) credential: name existing envs, or \["\*"\] for all envs'
+expect_error 'deploy token with envs left out' 400 POST /api/tokens '{"name":"t1j","role":"deploy"}' "$ENVS_RULE"
+expect_error 'read token with envs left out' 400 POST /api/tokens '{"name":"t1k","role":"read"}' "$ENVS_RULE"
+expect_error 'deploy token with "envs": null' 400 POST /api/tokens '{"name":"t1l","role":"deploy","envs":null}' '"envs"'
 api GET /api/tokens
-check_not "none of those tokens was stored" grep -q '"t1"' <<<"$API_BODY"
+check_match "GET /api/tokens lists the tokens" 'rd-production' "$(jf '[.tokens[].name] | join(" ")' <<<"$API_BODY")"
+check_eq "none of those tokens was stored" "" "$(jf '[.tokens[].name | select(test("^t1"))] | join(" ")' <<<"$API_BODY")"
+api POST /api/tokens '{"name":"adm-noenv","role":"admin"}'
+check_eq 'admin token with envs left out: 201 (admin spans all envs)' 201 "$API_STATUS"
+check_eq '... stored as ["*"]' '["*"]' "$(jq -c '.envs' <<<"$API_BODY" 2>&1)"
 for n in admin Admin flux-events auger-staging-git auger-production-events auger-x; do
 	expect_error "token name $n" 400 POST /api/tokens "$(tok "$n" '["staging"]')" "\"name\" \"$n\" is reserved"
 done
@@ -465,12 +476,24 @@ api POST /api/tokens "$(tok ok-all '["*"]')"
 check_eq 'envs ["*"]: 201' 201 "$API_STATUS"
 ssh-keygen -q -t ed25519 -N '' -C k@auger-test -f "$T/k1" </dev/null >/dev/null || die "ssh-keygen"
 key() { jq -cn --arg n "$1" --argjson e "$2" --arg p "$(cat "$T/k1.pub")" '{name: $n, role: "deploy", envs: $e, publicKey: $p}'; }
-expect_error 'key: envs ["nope"]' 400 POST /api/keys "$(key k1 '["nope"]')" '"envs"\[0\]: no env "nope"'
-expect_error 'key: envs ["*","production"]' 400 POST /api/keys "$(key k1 '["*","production"]')" '"\*" stands alone'
+expect_error 'key: envs ["nope"]' 400 POST /api/keys "$(key k1a '["nope"]')" '"envs"\[0\]: no env "nope"'
+expect_error 'key: envs ["*","production"]' 400 POST /api/keys "$(key k1b '["*","production"]')" '"\*" stands alone'
 expect_error 'key: name auger-staging-git' 400 POST /api/keys "$(key auger-staging-git '["staging"]')" 'is reserved'
 expect_error 'key: name flux-events' 400 POST /api/keys "$(key flux-events '["staging"]')" 'is reserved'
+expect_error 'key: deploy with envs left out' 400 POST /api/keys \
+	"$(jq -cn --arg p "$(cat "$T/k1.pub")" '{name: "k1c", role: "deploy", publicKey: $p}')" "$ENVS_RULE"
 api POST /api/keys "$(key k1 '["staging"]')"
-check_eq 'key with envs ["staging"]: 201' 201 "$API_STATUS"
+check_eq 'key with envs ["staging"]: 201 (the key was not stored by a refused case)' 201 "$API_STATUS"
+if [ -x "$AUGER" ]; then
+	out=$(AUGER_URL=$URL AUGER_TOKEN=$TOKEN timeout 10 "$AUGER" token create cli-noenv --role deploy 2>&1)
+	rc=$?
+	check_eq "auger token create --role deploy without --env: exit 2" 2 "$rc"
+	check_match "... says --env or --all-envs is needed" 'needs its envs: --env ENV .* or --all-envs' "$out"
+	out=$(AUGER_URL=$URL AUGER_TOKEN=$TOKEN timeout 10 "$AUGER" token create cli-all --role read --all-envs 2>/dev/null)
+	api GET /api/tokens
+	check_eq 'auger token create --all-envs: envs ["*"]' '["*"]' \
+		"$(jq -c '[.tokens[] | select(.name == "cli-all") | .envs][0]' <<<"$API_BODY" 2>&1)"
+fi
 api POST /api/bootstrap '{"env":"staging"}'
 check_eq "bootstrap's read token is auger-staging-git (the Secret's name)" auger-staging-git "$(jf .tokenName <<<"$API_BODY")"
 EVT=$(jf '.secrets // empty' <<<"$API_BODY" | awk '/name: auger-.*-events/ { e = 1 } e && /^  token:/ { print $2; exit }')
