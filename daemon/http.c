@@ -1770,7 +1770,7 @@ http_api_head_check(struct httpd_req *req, const char *path,
 	}
 	if (ag_access_role_may(&c->g, rt->least))
 		return 0;
-	log_info("access %s %s %s %s: denied (from the headers)", c->name,
+	log_info("access %s %s %s %s: denied", c->name,
 	    auth_role_name(c->g.role), rt->least == AG_OP_ADMIN ? "admin" :
 	    rt->least == AG_OP_PUSH ? "push" : "fetch", path);
 	http_reply_error(req, 403, "%s may not %s %s: it takes %s credential",
