@@ -72,6 +72,18 @@ p0=$(packs)
 out=$(g -C "$W" push --porcelain origin "$badc:refs/heads/badcommit" 2>&1)
 check_match "a commit with a malformed author: refused" "badcommit	.*(badEmail|missingEmail|badName)" "$out"
 check_eq "it left no pack" "$p0" "$(packs)"
+# Tag objects: a tagger without an email is git fsck's missingEmail; a
+# well-formed annotated tag of the same commit is stored.
+MAIN=$(git -C "$W" rev-parse main)
+badt=$(printf 'object %s\ntype commit\ntag badtag\ntagger nobody 1700000000 +0000\n\nm\n' "$MAIN" |
+	git -C "$W" hash-object -t tag --literally -w --stdin)
+p0=$(packs)
+out=$(g -C "$W" push --porcelain origin "$badt:refs/tags/badtag" 2>&1)
+check_match "a tag without a tagger email: refused with missingEmail" "refs/tags/badtag	.*missingEmail: " "$out"
+check_eq "... no tag ref" "" "$(server_ref demo refs/tags/badtag)"
+check_eq "... no pack stays" "$p0" "$(packs)"
+git -C "$W" tag -a -m "a good tag" goodtag main
+check "a well-formed annotated tag is accepted" g -C "$W" push -q origin refs/tags/goodtag
 good=$(git -C "$W" commit-tree -m good -p main "$(mktree "100644:.gitmodules:$(gm $'[submodule "x"]\n\tpath = x\n\turl = https://example.invalid/x\n')" "100644:a:$BLOB")")
 check "a valid tree and .gitmodules are accepted" g -C "$W" push -q origin "$good:refs/heads/good"
 check "git fsck of the served repository is clean" server_git demo fsck --strict --no-progress

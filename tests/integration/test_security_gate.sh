@@ -122,6 +122,43 @@ sleep 1
 check "served again once the descriptors are back" curl -sf --max-time 5 "http://127.0.0.1:$FDPORT/healthz"
 kill -TERM "$FDPID"; wait "$FDPID" 2>/dev/null
 
+# A soft descriptor limit below the hard one is raised to the hard one at
+# start, and the connection cap follows from it.
+HARD=$(ulimit -H -n)
+if [ "$HARD" = unlimited ] || [ "$HARD" -gt 256 ]; then
+	DATA3=$T/data-nofile
+	mkdir -p "$DATA3"
+	(ulimit -S -n 256; exec "$AUGERD" --data "$DATA3" --http 127.0.0.1:0 --ssh off) >"$T/nofile.log" 2>&1 &
+	NFPID=$!
+	track "$NFPID"
+	for i in $(seq 1 50); do [ -s "$DATA3/http.addr" ] && break; sleep 0.1; done
+	soft=$(awk '/^Max open files/ {print $4}' "/proc/$NFPID/limits")
+	check_eq "started under ulimit -S -n 256: the soft limit is raised to the hard one" "$HARD" "$soft"
+	check_match "... and logged with the cap that follows (N file descriptors)" \
+		"$( [ "$HARD" = unlimited ] && echo '[0-9]+' || echo "$HARD") file descriptors, at most [0-9]+ HTTP connections" "$(cat "$T/nofile.log")"
+	kill -TERM "$NFPID"; wait "$NFPID" 2>/dev/null
+else
+	echo "SKIP RLIMIT_NOFILE raise: the hard limit ($HARD) is not above 256"
+fi
+
+# The total cap (--max-conns), without the per-address one: 5 idle
+# connections hold it, the 6th, from another address, gets a 503.
+AUGERD_ARGS="--request-timeout 30 --max-conns 5 --max-conns-per-addr 0"
+start_daemon
+PORT=${ADDR##*:}
+$HOSTILE idle 127.0.0.1 "$PORT" 127.0.0.2 5 6 >"$T/cap.out" &
+CAP=$!
+track "$CAP"
+sleep 2
+code=$(curl -s -o "$T/cap.body" -w '%{http_code}' --max-time 5 --interface 127.0.0.3 "$URL/healthz")
+check_eq "--max-conns 5: with 5 connections held, a 6th from another address gets 503" 503 "$code"
+check_match "... saying why" 'too many connections"' "$(cat "$T/cap.body")"
+wait "$CAP"
+check_match "... while the 5 held ones stay open" "opened 5 refused 0 cut 0$" "$(cat "$T/cap.out")"
+check_match "the total-cap refusal is logged" "refused a connection from 127.0.0.3[^ ]*: too many connections$" "$(cat "$DAEMON_LOG")"
+check "served again once they close" curl -sf --max-time 5 "$URL/healthz"
+stop_daemon
+
 # ------------------------------------------------ 5: delete + re-create, tags
 AUGERD_ARGS=""
 start_daemon "$T/data5"
@@ -194,6 +231,24 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: B
 check_match "an empty upload-pack body is answered" "^(200|400)$" "$code"
 check "the daemon is alive after it" daemon_alive
 stop_daemon
+# The defect an empty body met was UB (memcpy from NULL) that only UBSan
+# sees: ask the sanitized daemon too (make test-san builds it, and make
+# test runs test-san first). Skipped when it is missing or older than bin/.
+SAN_AUGERD=$ROOT/build/san/bin/augerd
+if [ -x "$SAN_AUGERD" ] && [ ! "$SAN_AUGERD" -ot "$ROOT/bin/augerd" ]; then
+	REL_AUGERD=$AUGERD REL_DATA=$DATA AUGERD=$SAN_AUGERD AUGERD_ARGS=""
+	start_daemon "$T/data-san"
+	create_repo demo
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/x-git-upload-pack-request' -X POST --data-binary @/dev/null "$URL/demo.git/git-upload-pack")
+	check_match "sanitized daemon: an empty upload-pack body is answered" "^(200|400)$" "$code"
+	check "sanitized daemon: alive after it" daemon_alive
+	check_not "sanitized daemon: no sanitizer report" grep -Eq 'runtime error|AddressSanitizer' "$DAEMON_LOG"
+	stop_daemon
+	AUGERD=$REL_AUGERD DATA=$REL_DATA
+else
+	echo "SKIP the empty body under sanitizers: no build/san/bin/augerd newer than bin/augerd (make test-san)"
+fi
 mkdir -p "$DATA/repos/demo.git/objects/incoming-crash1/pack"
 : >"$DATA/repos/demo.git/refs/heads/main.lock"
 echo junk >"$DATA/repos/demo.git/objects/incoming-crash1/pack/tmp_pack_x"
