@@ -544,6 +544,7 @@ sig_event() {
 HEAD_S=$(pl_gref staging)
 sig_event nope "$EVT" '{"reason":"x","metadata":{"revision":"main@sha1:'"$HEAD_S"'"}}'
 check_eq "event for env nope signed with staging's key: 401" 401 "$API_STATUS"
+# (Vacuous on the base, where both were a 404: the 401 checks carry it.)
 check_eq "... the same answer as unsigned" "$B1" "$API_BODY"
 sig_event nope 0000000000000000000000000000000000000000000000000000000000000000 '{"reason":"x"}'
 check_eq "event for env nope signed with a guessable key: 401" 401 "$API_STATUS"
@@ -572,9 +573,46 @@ if [ "$SDB" -le 4096 ] && [ "$SDB" -ge 4000 ]; then ok "stored message cut to at
 ANSB=$(sig_event staging "$EVT" "$EVB"; jf '.status' <<<"$API_BODY" | wc -c | tr -d ' ')
 if [ "$ANSB" -le 4097 ]; then ok "the answer's status is bounded too ($ANSB bytes)"; else
 	fail "the answer's status is bounded too" "got $ANSB bytes"; fi
+# log.c cuts every line at 2 KiB, before and after the fix alike, so the
+# length alone proves little; what the fix adds is that the reason is
+# logged as text of one line: a newline in it cannot forge a log line.
 LONGEST=$(grep 'flux event' "$DAEMON_LOG" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
 if [ "$LONGEST" -le 4400 ]; then ok "flux event log lines stay under 4 KiB and a line ($LONGEST bytes)"; else
 	fail "flux event log lines stay under 4 KiB" "longest: $LONGEST bytes"; fi
+EVB=$(jq -cn --arg rev "main@sha1:$HEAD_S" --arg r $'ok\n2026-01-01T00:00:00.000Z info FORGED access admin admin push x: allowed' \
+	'{involvedObject: {kind: "Kustomization", name: "gitops-staging-apps"}, reason: $r, message: "m", metadata: {revision: $rev}}')
+sig_event staging "$EVT" "$EVB"
+check_eq "signed event whose reason holds a newline: 200" 200 "$API_STATUS"
+check_not "... the newline forged no log line" grep -q '^2026-01-01T00:00:00.000Z info FORGED' "$DAEMON_LOG"
+check_match "... the reason is logged on its own line, the newline shown as ?" 'flux event staging: .*ok\?2026-01-01.*FORGED' "$(cat "$DAEMON_LOG")"
 
 check "daemon still alive" daemon_alive
+
+# ================================================================ 3 again: the header path
+# With the default --max-blob the 300 MB file of §3 is refused by the pack
+# scanner. With --max-blob raised above it, the per-file limit is what
+# refuses it, from the object header, before the blob is inflated.
+section "3b. the per-file limit from the object header (--max-blob 400 MiB)"
+stop_daemon
+AUGERD_ARGS="--max-blob 419430400 ${AUGERD_ARGS:-}"
+start_daemon "$T/data-blob"
+pl_env staging
+DEP=$(pl_token dep-staging deploy staging)
+GH=$T/gh
+pl_clone_gitops staging "$GH" "$DEP"
+git -C "$GH" config core.bigFileThreshold 1m
+mkdir -p "$GH/web"
+truncate -s 300M "$GH/web/huge.yaml"
+HWM0=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+try "$GH" "$DEP" "web: 300 MB, under --max-blob"
+rm -f "$GH/web/huge.yaml"
+refused "web/huge.yaml of 300 MB under --max-blob 400 MiB" "web/huge\\.yaml is 314572800 bytes, $LIMIT_RE"
+check_match "... refused by the per-file limit, not the pack scanner" "remote: web/huge\\.yaml is 314572800 bytes, $LIMIT_RE" "$PUSH_OUT"
+HWM1=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+if [ -n "$HWM1" ] && [ "$((HWM1 - ${HWM0:-0}))" -lt 51200 ]; then
+	ok "... without inflating it (peak RSS ${HWM0:-?} kB -> $HWM1 kB, under +50 MB)"
+else
+	fail "... without inflating it" "peak RSS ${HWM0:-?} kB -> ${HWM1:-?} kB (grew by 50 MB or more)"
+fi
+check "daemon alive after it" daemon_alive
 finish
