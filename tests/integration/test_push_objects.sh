@@ -72,16 +72,26 @@ p0=$(packs)
 out=$(g -C "$W" push --porcelain origin "$badc:refs/heads/badcommit" 2>&1)
 check_match "a commit with a malformed author: refused" "badcommit	.*(badEmail|missingEmail|badName)" "$out"
 check_eq "it left no pack" "$p0" "$(packs)"
-# Tag objects: a tagger without an email is git fsck's missingEmail; a
-# well-formed annotated tag of the same commit is stored.
+# Tag objects, through git fsck's ident checks: a tagger without an email
+# (libgit2 alone refuses that one too, without a msgId), and three that
+# libgit2 would store (a bad time zone, no space before the email, a
+# zero-padded date). A well-formed annotated tag is stored.
 MAIN=$(git -C "$W" rev-parse main)
-badt=$(printf 'object %s\ntype commit\ntag badtag\ntagger nobody 1700000000 +0000\n\nm\n' "$MAIN" |
-	git -C "$W" hash-object -t tag --literally -w --stdin)
-p0=$(packs)
-out=$(g -C "$W" push --porcelain origin "$badt:refs/tags/badtag" 2>&1)
-check_match "a tag without a tagger email: refused with missingEmail" "refs/tags/badtag	.*missingEmail: " "$out"
-check_eq "... no tag ref" "" "$(server_ref demo refs/tags/badtag)"
-check_eq "... no pack stays" "$p0" "$(packs)"
+badtag() {
+	local desc=$1 id=$2 tagger=$3 t out p0
+	n=$((n + 1))
+	t=$(printf 'object %s\ntype commit\ntag bt%s\n%s\n\nm\n' "$MAIN" "$n" "$tagger" |
+		git -C "$W" hash-object -t tag --literally -w --stdin)
+	p0=$(packs)
+	out=$(g -C "$W" push --porcelain origin "$t:refs/tags/bt$n" 2>&1)
+	check_match "$desc: refused with $id" "refs/tags/bt$n	.*$id: tag " "$out"
+	check_eq "$desc: no tag ref" "" "$(server_ref demo "refs/tags/bt$n")"
+	check_eq "$desc: no pack stays" "$p0" "$(packs)"
+}
+badtag "a tag without a tagger email" missingEmail 'tagger nobody 1700000000 +0000'
+badtag "a tag with a bad tagger time zone" badTimezone 'tagger t <t@x> 1700000000 +00000'
+badtag "a tag with no space before the tagger email" missingSpaceBeforeEmail 'tagger t<t@x> 1700000000 +0000'
+badtag "a tag with a zero-padded tagger date" zeroPaddedDate 'tagger t <t@x> 01700000000 +0000'
 git -C "$W" tag -a -m "a good tag" goodtag main
 check "a well-formed annotated tag is accepted" g -C "$W" push -q origin refs/tags/goodtag
 good=$(git -C "$W" commit-tree -m good -p main "$(mktree "100644:.gitmodules:$(gm $'[submodule "x"]\n\tpath = x\n\turl = https://example.invalid/x\n')" "100644:a:$BLOB")")

@@ -480,8 +480,10 @@ expect_error 'key: envs ["nope"]' 400 POST /api/keys "$(key k1a '["nope"]')" '"e
 expect_error 'key: envs ["*","production"]' 400 POST /api/keys "$(key k1b '["*","production"]')" '"\*" stands alone'
 expect_error 'key: name auger-staging-git' 400 POST /api/keys "$(key auger-staging-git '["staging"]')" 'is reserved'
 expect_error 'key: name flux-events' 400 POST /api/keys "$(key flux-events '["staging"]')" 'is reserved'
+# A key of its own: stored on old code, it must not make k1's a 409.
+ssh-keygen -q -t ed25519 -N '' -C k2@auger-test -f "$T/k2" </dev/null >/dev/null || die "ssh-keygen"
 expect_error 'key: deploy with envs left out' 400 POST /api/keys \
-	"$(jq -cn --arg p "$(cat "$T/k1.pub")" '{name: "k1c", role: "deploy", publicKey: $p}')" "$ENVS_RULE"
+	"$(jq -cn --arg p "$(cat "$T/k2.pub")" '{name: "k1c", role: "deploy", publicKey: $p}')" "$ENVS_RULE"
 api POST /api/keys "$(key k1 '["staging"]')"
 check_eq 'key with envs ["staging"]: 201 (the key was not stored by a refused case)' 201 "$API_STATUS"
 if [ -x "$AUGER" ]; then
