@@ -168,8 +168,8 @@ name_check(const char *s, struct ag_err *err)
 }
 
 /*
- * "envs": absent (all envs), exactly ["*"], or 1-AUTH_MAX_ENVS distinct
- * names of existing envs.
+ * "envs": exactly ["*"], or 1-AUTH_MAX_ENVS distinct names of existing
+ * envs; absent only for admin (grant_parse), whose role spans all envs.
  */
 static int
 envs_check(const json_t *envs, struct ag_err *err)
@@ -276,6 +276,11 @@ grant_parse(struct apijob *a, json_t *j, const char *db)
 		if (role == NULL || auth_role_parse(&r, role) < 0)
 			ag_err_set(&err, AG_EINVAL, "\"role\" must be admin, "
 			    "deploy or read");
+		else if (envs == NULL && r != AG_ROLE_ADMIN)
+			/* A scope is never implied: all envs is ["*"]. */
+			ag_err_set(&err, AG_EINVAL, "\"envs\" is required for "
+			    "a %s credential: name existing envs, or [\"*\"] "
+			    "for all envs", role);
 		else
 			envs_check(envs, &err);
 	}

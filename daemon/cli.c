@@ -67,12 +67,14 @@ usage(FILE *f)
 "\n"
 "  repo create NAME             create a hosted repository\n"
 "  repo list                    list repositories and their clone URLs\n"
-"  token create NAME --role admin|deploy|read [--env ENV]...\n"
-"                               create a token (printed once)\n"
+"  token create NAME --role admin|deploy|read [--env ENV]... [--all-envs]\n"
+"                               create a token (printed once); read and\n"
+"                               deploy need --env (repeated) or --all-envs\n"
 "  token list                   list token names and roles\n"
 "  token revoke NAME            revoke a token at once\n"
-"  key add NAME --role ROLE -f PUBKEY_FILE [--env ENV]...\n"
-"                               register an SSH public key\n"
+"  key add NAME --role ROLE -f PUBKEY_FILE [--env ENV]... [--all-envs]\n"
+"                               register an SSH public key (envs as for\n"
+"                               tokens)\n"
 "  key list                     list keys, roles and fingerprints\n"
 "  key remove NAME              remove a key at once\n"
 "  env create NAME              create gitops-NAME-apps and -infra\n"
@@ -346,6 +348,8 @@ cmd_cred(int argc, char **argv, int keys)
 			else if (strcmp(argv[k], "--env") == 0 && k + 1 < argc)
 				json_array_append_new(envs,
 				    json_string(argv[++k]));
+			else if (strcmp(argv[k], "--all-envs") == 0)
+				json_array_append_new(envs, json_string("*"));
 			else if (keys && strcmp(argv[k], "-f") == 0 &&
 			    k + 1 < argc)
 				file = argv[++k];
@@ -365,6 +369,14 @@ cmd_cred(int argc, char **argv, int keys)
 		if (keys && read_line(file, pub, sizeof pub) < 0) {
 			json_decref(envs);
 			return 1;
+		}
+		/* Scope is never implied: all envs is asked for by name. */
+		if (json_array_size(envs) == 0 && strcmp(role, "admin") != 0) {
+			json_decref(envs);
+			fprintf(stderr, "auger: a %s credential needs its envs: "
+			    "--env ENV (repeated for several) or --all-envs\n",
+			    role);
+			return 2;
 		}
 		if (json_array_size(envs) == 0)
 			json_array_append_new(envs, json_string("*"));
@@ -391,10 +403,11 @@ cmd_cred(int argc, char **argv, int keys)
 	}
 	if (keys)
 		fprintf(stderr, "usage: auger key add NAME --role ROLE -f "
-		    "PUBKEY_FILE [--env ENV]... | list | remove NAME\n");
+		    "PUBKEY_FILE [--env ENV]... [--all-envs] | list | "
+		    "remove NAME\n");
 	else
 		fprintf(stderr, "usage: auger token create NAME --role ROLE "
-		    "[--env ENV]... | list | revoke NAME\n");
+		    "[--env ENV]... [--all-envs] | list | revoke NAME\n");
 	return 2;
 }
 

@@ -37,26 +37,6 @@ env_repo(struct apijob *a, const char *env, char *repo, size_t reposz)
 	return 0;
 }
 
-/* Who may list an artifact (ag_artifact_list's scope) may read it. */
-static int
-artifact_visible(struct apijob *a, const json_t *art)
-{
-	const json_t *m;
-	char repo[128];
-	size_t i;
-
-	if (a->cred.g.role == AG_ROLE_ADMIN || a->cred.g.all_envs)
-		return 1;
-	json_array_foreach(json_object_get(art, "environments"), i, m) {
-		snprintf(repo, sizeof repo, "gitops-%s-apps",
-		    json_string_value(json_object_get(m, "env")) ?
-		    json_string_value(json_object_get(m, "env")) : "");
-		if (ag_access_allowed(&a->cred.g, AG_OP_FETCH, repo))
-			return 1;
-	}
-	return 0;
-}
-
 static int
 may(struct apijob *a, enum ag_op op, const char *repo, const char *what)
 {
@@ -495,25 +475,16 @@ deploy_track_artifact(struct apijob *a, const char *arg)
 {
 	struct ag_err err = { 0, "" };
 	const char *id = api_query(a, "artifactId");
-	json_t *art = NULL;
 
 	(void)arg;
 	if (id == NULL || *id == '\0') {
 		api_fail(a, 400, "?artifactId= is required");
 		return;
 	}
-	/* Who may list the artifact may track it. */
-	if (ag_artifact_get(&art, augerd.store, id, &err) < 0 ||
-	    !artifact_visible(a, art) ||
-	    releasesvc_track_artifact(&a->out, id, &err) < 0) {
-		json_decref(art);
-		if (err.code == 0)
-			ag_err_set(&err, AG_ENOTFOUND, "no artifact \"%.200s\"",
-			    id);
+	if (releasesvc_track_artifact(&a->out, id, &a->cred.g, &err) < 0) {
 		api_fail_err(a, &err);
 		return;
 	}
-	json_decref(art);
 	a->status = 200;
 }
 

@@ -1512,40 +1512,51 @@ git_dispatch(struct httpd_req *req, const char *name, const char *rest,
 }
 
 /* The API (/api/): its routes, run on workers, answered on the loop. */
-/* The route table: method, path (a trailing '*' takes one argument). */
+/*
+ * The route table: method, path (a trailing '*' takes one argument), the
+ * least a credential's role must be able to do for the handler to have
+ * anything to say (ag_access_role_may), checked on the request headers so
+ * a forbidden request is refused before its body is read. The handler's
+ * own check (may, auth_allow) still decides the request.
+ */
 static const struct route {
 	enum ag_http1_method	 method;
 	const char		*path;
 	api_fn			 fn;
+	enum ag_op		 least;
 } routes[] = {
-	{ AG_HTTP1_GET, "/api/repos", api_repos_list },
-	{ AG_HTTP1_POST, "/api/repos", api_repos_create },
-	{ AG_HTTP1_GET, "/api/tokens", api_tokens_list },
-	{ AG_HTTP1_POST, "/api/tokens", api_tokens_create },
-	{ AG_HTTP1_DELETE, "/api/tokens/*", api_tokens_delete },
-	{ AG_HTTP1_GET, "/api/keys", api_keys_list },
-	{ AG_HTTP1_POST, "/api/keys", api_keys_create },
-	{ AG_HTTP1_DELETE, "/api/keys/*", api_keys_delete },
-	{ AG_HTTP1_GET, "/api/ssh", api_ssh_info },
-	{ AG_HTTP1_GET, "/api/envs", deploy_envs_list },
-	{ AG_HTTP1_POST, "/api/envs", deploy_envs_create },
-	{ AG_HTTP1_POST, "/api/bootstrap", deploy_bootstrap },
-	{ AG_HTTP1_POST, "/api/artifact", deploy_artifact_create },
-	{ AG_HTTP1_POST, "/api/artifacts", deploy_artifact_create },
-	{ AG_HTTP1_GET, "/api/artifacts", deploy_artifacts_list },
-	{ AG_HTTP1_GET, "/api/releases", deploy_releases_list },
-	{ AG_HTTP1_POST, "/api/releases", deploy_releases_create },
-	{ AG_HTTP1_GET, "/api/status", deploy_status },
-	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback },
-	{ AG_HTTP1_POST, "/api/delete", deploy_delete },
-	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events },
+	{ AG_HTTP1_GET, "/api/repos", api_repos_list, AG_OP_FETCH },
+	{ AG_HTTP1_POST, "/api/repos", api_repos_create, AG_OP_ADMIN },
+	{ AG_HTTP1_GET, "/api/tokens", api_tokens_list, AG_OP_ADMIN },
+	{ AG_HTTP1_POST, "/api/tokens", api_tokens_create, AG_OP_ADMIN },
+	{ AG_HTTP1_DELETE, "/api/tokens/*", api_tokens_delete, AG_OP_ADMIN },
+	{ AG_HTTP1_GET, "/api/keys", api_keys_list, AG_OP_ADMIN },
+	{ AG_HTTP1_POST, "/api/keys", api_keys_create, AG_OP_ADMIN },
+	{ AG_HTTP1_DELETE, "/api/keys/*", api_keys_delete, AG_OP_ADMIN },
+	{ AG_HTTP1_GET, "/api/ssh", api_ssh_info, AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/envs", deploy_envs_list, AG_OP_FETCH },
+	{ AG_HTTP1_POST, "/api/envs", deploy_envs_create, AG_OP_ADMIN },
+	{ AG_HTTP1_POST, "/api/bootstrap", deploy_bootstrap, AG_OP_ADMIN },
+	{ AG_HTTP1_POST, "/api/artifact", deploy_artifact_create, AG_OP_PUSH },
+	{ AG_HTTP1_POST, "/api/artifacts", deploy_artifact_create, AG_OP_PUSH },
+	{ AG_HTTP1_GET, "/api/artifacts", deploy_artifacts_list, AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/releases", deploy_releases_list, AG_OP_FETCH },
+	{ AG_HTTP1_POST, "/api/releases", deploy_releases_create, AG_OP_PUSH },
+	{ AG_HTTP1_GET, "/api/status", deploy_status, AG_OP_FETCH },
+	{ AG_HTTP1_POST, "/api/rollback", deploy_rollback, AG_OP_PUSH },
+	{ AG_HTTP1_POST, "/api/delete", deploy_delete, AG_OP_PUSH },
+	/* Signed by Flux (HMAC, checked by the handler), no credential. */
+	{ AG_HTTP1_POST, "/api/flux-events", deploy_flux_events, AG_OP_FETCH },
 	/* Gimlet's client (pkg/client/client.go) */
-	{ AG_HTTP1_GET, "/api/eventArtifactTrack", deploy_track_artifact },
-	{ AG_HTTP1_GET, "/api/eventReleaseTrack", deploy_track_event },
-	{ AG_HTTP1_GET, "/api/gitopsRepo", deploy_gitops_repo },
-	{ AG_HTTP1_GET, "/api/gitopsManifests/*", deploy_gitops_manifests },
-	{ AG_HTTP1_GET, "/api/user", deploy_user },
-	{ AG_HTTP1_GET, "/api/users", deploy_users },
+	{ AG_HTTP1_GET, "/api/eventArtifactTrack", deploy_track_artifact,
+	    AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/eventReleaseTrack", deploy_track_event,
+	    AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/gitopsRepo", deploy_gitops_repo, AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/gitopsManifests/*", deploy_gitops_manifests,
+	    AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/user", deploy_user, AG_OP_FETCH },
+	{ AG_HTTP1_GET, "/api/users", deploy_users, AG_OP_ADMIN },
 };
 
 static const struct route *
@@ -1733,6 +1744,41 @@ http_api_call(const struct cred *c, enum ag_http1_method m, const char *path,
 	return status;
 }
 
+/*
+ * What the headers decide of an API request, before its body is read: an
+ * unknown path or method, and a role that can never use the route (a read
+ * token's POST /api/tokens costs no body). -1 when answered.
+ */
+static int
+http_api_head_check(struct httpd_req *req, const char *path,
+    const struct cred *c)
+{
+	enum ag_http1_method m = httpd_method(req);
+	const struct route *rt;
+	const char *arg;
+	int known = 0;
+
+	if (m == AG_HTTP1_HEAD)
+		m = AG_HTTP1_GET;
+	if ((rt = http_route_find(m, path, &arg, &known)) == NULL) {
+		if (known)
+			http_reply_error(req, 405, "method not allowed on %s",
+			    path);
+		else
+			http_reply_error(req, 404, "no API endpoint %s", path);
+		return -1;
+	}
+	if (ag_access_role_may(&c->g, rt->least))
+		return 0;
+	log_info("access %s %s %s %s: denied", c->name,
+	    auth_role_name(c->g.role), rt->least == AG_OP_ADMIN ? "admin" :
+	    rt->least == AG_OP_PUSH ? "push" : "fetch", path);
+	http_reply_error(req, 403, "%s may not %s %s: it takes %s credential",
+	    c->name, httpd_method_name(req), path, rt->least == AG_OP_ADMIN ?
+	    "an admin" : "a deploy or admin");
+	return -1;
+}
+
 /* The API body is all here. */
 static void
 api_body_done(struct httpd_req *req, void *arg)
@@ -1805,6 +1851,8 @@ http_handle(struct httpd_req *req)
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {
+		if (http_api_head_check(req, path, &c) < 0)
+			return;
 		if ((cp = malloc(sizeof *cp)) == NULL) {
 			httpd_reply(req, 500, NULL);
 			return;

@@ -875,7 +875,8 @@ track_results(const json_t *results)
 }
 
 int
-releasesvc_track_artifact(json_t **out, const char *id, struct ag_err *err)
+releasesvc_track_artifact(json_t **out, const char *id,
+    const struct ag_grant *scope, struct ag_err *err)
 {
 	json_t *art = NULL;
 	int r;
@@ -883,6 +884,12 @@ releasesvc_track_artifact(json_t **out, const char *id, struct ag_err *err)
 	*out = NULL;
 	if ((r = ag_artifact_get(&art, augerd.store, id, err)) < 0)
 		return r;
+	/* Who may list the artifact may track it, its envs' results only. */
+	if (!ag_artifact_scope(art, scope)) {
+		json_decref(art);
+		return ag_err_set(err, AG_ENOTFOUND, "no artifact \"%.200s\"",
+		    id);
+	}
 	/* Artifacts are processed when stored: never "new". */
 	*out = json_pack("{s:s,s:s,s:s,s:o}", "type", "artifact", "status",
 	    "processed", "statusDesc", "", "results",

@@ -90,9 +90,11 @@ int	releasesvc_release(json_t **out, const struct cred *cred,
  * Gimlet's ReleaseStatus {type, status, statusDesc, results[]} of an
  * artifact (eventArtifactTrack) or a release or rollback event
  * (eventReleaseTrack), Flux's status of each commit read at the time.
+ * An artifact is cut to what scope may read (ag_artifact_scope): not
+ * found when no manifest of its envs is left.
  */
 int	releasesvc_track_artifact(json_t **out, const char *id,
-	    struct ag_err *err);
+	    const struct ag_grant *scope, struct ag_err *err);
 int	releasesvc_track_event(json_t **out, const char *id,
 	    struct ag_err *err);
 

@@ -297,29 +297,43 @@ sha_in(const json_t *v, const struct ag_artifact_query *q)
 	return 0;
 }
 
-/*
- * Whether a credential may see an artifact: admin and ["*"] see all,
- * others those with a manifest for one of their envs.
- */
+/* Whether g may read env: it may fetch the env's apps repository. */
 static int
-visible(const json_t *a, const struct ag_grant *g)
+env_readable(const json_t *e, const struct ag_grant *g)
 {
-	const json_t *m;
-	const char *env;
+	const char *env = json_string_value(e);
 	char repo[128];
-	size_t i;
 
+	if (env == NULL || (size_t)snprintf(repo, sizeof repo,
+	    "gitops-%s-apps", env) >= sizeof repo)
+		return 0;
+	return ag_access_allowed(g, AG_OP_FETCH, repo);
+}
+
+/* Drops the entries of the array art[key] whose "env" g may not read. */
+static void
+scope_array(json_t *art, const char *key, const struct ag_grant *g)
+{
+	json_t *arr = json_object_get(art, key);
+	size_t i = 0;
+
+	while (i < json_array_size(arr)) {
+		if (env_readable(json_object_get(json_array_get(arr, i), "env"),
+		    g))
+			i++;
+		else
+			json_array_remove(arr, i);
+	}
+}
+
+int
+ag_artifact_scope(json_t *art, const struct ag_grant *g)
+{
 	if (g == NULL || g->role == AG_ROLE_ADMIN || g->all_envs)
 		return 1;
-	json_array_foreach(json_object_get(a, "environments"), i, m) {
-		env = json_string_value(json_object_get(m, "env"));
-		if (env == NULL || (size_t)snprintf(repo, sizeof repo,
-		    "gitops-%s-apps", env) >= sizeof repo)
-			continue;
-		if (ag_access_allowed(g, AG_OP_FETCH, repo))
-			return 1;
-	}
-	return 0;
+	scope_array(art, "environments", g);
+	scope_array(art, "releases", g);
+	return json_array_size(json_object_get(art, "environments")) > 0;
 }
 
 static int
@@ -352,7 +366,7 @@ list_cb(void *arg, const void *key, size_t klen, const char *val,
 	if (a == NULL)
 		return 0;
 	v = json_object_get(a, "version");
-	if (!visible(a, l->q->scope) ||
+	if (!ag_artifact_scope(a, l->q->scope) ||
 	    !field_is(v, "repositoryName", l->q->repository) ||
 	    !field_is(v, "branch", l->q->branch) ||
 	    !field_is(v, "branch", l->q->source_branch) ||

@@ -34,11 +34,21 @@ struct ag_grant {
 int	ag_access_repo_env(char *env, size_t envsz, const char *repo);
 
 /*
- * admin: everything. deploy: fetch and push app repositories and the
- * GitOps repositories of its envs. read: fetch the GitOps repositories of
- * its envs only. repo may be NULL for non-repository operations.
+ * The one place access is decided. admin: everything. deploy: fetch and
+ * push app repositories; fetch both GitOps repositories of its envs and
+ * push their apps repository only: gitops-<env>-infra holds cluster-scoped
+ * objects Flux applies with cluster-wide rights, so pushing it is admin's
+ * alone. read: fetch the GitOps repositories of its envs only. repo may be
+ * NULL for non-repository operations (then admin only).
  */
 int	ag_access_allowed(const struct ag_grant *g, enum ag_op op,
 	    const char *repo);
+
+/*
+ * Whether g's role may do op on any repository at all: the least a request
+ * needs, decided from its headers before its body is read (an API route's
+ * minimum). ag_access_allowed still decides the request itself.
+ */
+int	ag_access_role_may(const struct ag_grant *g, enum ag_op op);
 
 #endif

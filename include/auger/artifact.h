@@ -55,12 +55,24 @@ struct ag_artifact_query {
 	int64_t		 since, until;		/* since <= created < until */
 	/*
 	 * Whose list it is (borrowed): only artifacts with a manifest for
-	 * one of its envs, unless admin or ["*"]. NULL: every artifact.
+	 * one of its envs, cut to those envs, unless admin or ["*"]. NULL:
+	 * every artifact, whole.
 	 */
 	const struct ag_grant *scope;
 };
 
-/* Newest first, filtered by scope before paging. */
+/*
+ * Cuts art down to what g may read, in place: the manifests
+ * (environments[]) and deploy results (releases[]) of envs whose apps
+ * repository g may fetch. Vars stay: they are the whole artifact's, the
+ * input of every env's manifests. Returns 1 when a manifest is left (g may
+ * see the artifact at all), 0 when none is. Admin, ["*"] and a NULL g
+ * keep everything (1). Every answer that shows an artifact goes through
+ * it.
+ */
+int	ag_artifact_scope(json_t *art, const struct ag_grant *g);
+
+/* Newest first, filtered and cut by scope (ag_artifact_scope) before paging. */
 int	ag_artifact_list(json_t **out, struct ag_store *st,
 	    const struct ag_artifact_query *q, struct ag_err *err);
 

@@ -5,6 +5,10 @@
       NCLIENTS parallel POSTs declaring a 400 MB body, each sending up to
       MBYTES of it as fast as the server takes it; prints one line per
       client: "<status or -> <bytes sent>".
+  hostile.py apipost HOST PORT PATH TOKEN LENGTH SEND
+      One POST to PATH declaring a body of LENGTH bytes, sending the first
+      SEND of them, then waiting up to 5 s for an answer; prints
+      "<status or -> <seconds to the answer>".
   hostile.py trickle HOST PORT SRC NCONN SECONDS [TOKEN]
       NCONN connections from source address SRC, each sending a chunked
       POST (authenticated when TOKEN is given) one byte every 2 s for at
@@ -76,6 +80,28 @@ def bigpost(host, port, n, mbytes, token):
         print(line)
 
 
+def apipost(host, port, path, token, length, send):
+    status = "-"
+    t0 = time.time()
+    try:
+        s = connect(host, port)
+        s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\n"
+                   "Content-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, token, length))
+                  .encode())
+        try:
+            s.sendall(b" " * send)
+        except OSError:
+            pass
+        t0 = time.time()
+        status = read_status(s)
+        s.close()
+    except OSError:
+        pass
+    print("%s %.1f" % (status, time.time() - t0))
+
+
 def hold(host, port, src, n, seconds, body_token, trickle):
     socks = []
     refused = 0
@@ -128,6 +154,8 @@ def main():
     if a[0] == "bigpost":
         bigpost(a[1], int(a[2]), int(a[3]), int(a[4]),
                 a[5] if len(a) > 5 else "")
+    elif a[0] == "apipost":
+        apipost(a[1], int(a[2]), a[3], a[4], int(a[5]), int(a[6]))
     elif a[0] == "trickle":
         hold(a[1], int(a[2]), a[3], int(a[4]), float(a[5]),
              a[6] if len(a) > 6 else "", True)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Access control over HTTP (tokens) and SSH (keys): read credentials fetch
 # only their envs' gitops repositories and never push; deploy credentials
-# scoped to staging push app repositories and staging's gitops repositories
-# but not production's, and never force; admin forces; revoked tokens and
+# scoped to staging push app repositories and staging's apps repository
+# (fetch, never push, its infra repository) but not production's, and never
+# force; admin forces; revoked tokens and
 # removed keys stop working at once; every decision is in the daemon log.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -171,6 +172,29 @@ for via in http ssh; do
 	fi
 	check_eq "$via: gitops-production-apps unchanged" "$SEED_PROD" "$(server_ref gitops-production-apps refs/heads/main)"
 
+	# Its own env's infra repository: fetched, never pushed (cluster
+	# objects that Flux applies with cluster-wide rights are admin's).
+	d=$T/d-$via-infra
+	before=$(server_ref gitops-staging-infra refs/heads/main)
+	new_commit_on "$d" gitops-staging-infra >/dev/null
+	out=$(push "$d" "$(url gitops-staging-infra)" main 2>&1)
+	rc=$?
+	if [ $via = http ]; then re=403; else re="$who may not push to gitops-staging-infra"; fi
+	if [ $rc != 0 ] && printf '%s' "$out" | grep -q "$re"; then
+		ok "$via deploy ($who, staging) cannot push to gitops-staging-infra"
+	else
+		fail "$via deploy ($who, staging) cannot push to gitops-staging-infra" "rc=$rc" "$out"
+	fi
+	check_eq "$via: gitops-staging-infra unchanged" "$before" "$(server_ref gitops-staging-infra refs/heads/main)"
+	if [ $via = http ]; then
+		body=$(curl -s --max-time 10 -H "Authorization: Bearer $DEPLOY_T" "$URL/gitops-staging-infra.git/info/refs?service=git-receive-pack")
+		check_match "http deploy token: receive-pack of gitops-staging-infra: 403 'may not push'" 'deployer-t may not push to gitops-staging-infra' "$body"
+		check "http deploy token still fetches gitops-staging-infra" git_as "$DEPLOY_T" ls-remote "$URL/gitops-staging-infra.git"
+	else
+		ssh_exec "$DEPLOY_K" "git-upload-pack 'gitops-staging-infra'" "$T/flush"
+		check_eq "ssh deploy key still fetches gitops-staging-infra" 0 "$SSH_RC"
+	fi
+
 	# Force-push of a rewritten history to web: refused for deploy.
 	d=$T/d-$via-web
 	before=$(server_ref web refs/heads/main)
@@ -210,6 +234,21 @@ for via in http ssh; do
 		check_eq "$via admin force-push moves web to the rewritten tip" "$tip" "$(server_ref web refs/heads/main)"
 	else
 		fail "$via admin force-push allowed" "$out"
+	fi
+done
+# Admin pushes an env's infra repository, over both transports.
+for via in http ssh; do
+	d=$T/a-$via-infra
+	tip=$(new_commit_on "$d" gitops-staging-infra)
+	if [ $via = http ]; then
+		out=$(g -C "$d" push origin main 2>&1)
+	else
+		out=$(git_ssh "$ADMIN_K" -C "$d" push "$(ssh_url gitops-staging-infra)" main 2>&1)
+	fi
+	if [ $? = 0 ]; then
+		check_eq "$via admin pushes to gitops-staging-infra" "$tip" "$(server_ref gitops-staging-infra refs/heads/main)"
+	else
+		fail "$via admin pushes to gitops-staging-infra" "$out"
 	fi
 done
 ssh_exec "$ADMIN_K" "git-upload-pack 'gitops-production-apps'" "$T/flush"

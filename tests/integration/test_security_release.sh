@@ -242,6 +242,31 @@ check_eq "admin: a push that changes flux/ is accepted" 0 "$PUSH_RC"
 F0=$(flux_tree)
 g -C "$GS" pull -q --ff-only origin main >/dev/null 2>&1 || pl_reset "$GS"
 
+# The infra repository holds cluster-scoped objects and Flux applies all of
+# it: a deploy credential may read it, never push it (admin only).
+INF=gitops-staging-infra
+GI=$T/gi
+out=$(git_as "$DEP" clone -q "$URL/$INF.git" "$GI" 2>&1)
+check_eq "deploy token: clones $INF (fetch stays allowed)" 0 "$?"
+[ -d "$GI/.git" ] || { g clone -q "$URL/$INF.git" "$GI" >/dev/null 2>&1 || die "clone $INF" "$out"; }
+mkdir -p "$GI/pwn"
+printf '%s\n' "$CRB" >"$GI/pwn/crb.yaml"
+commit_files "$GI" "infra: a cluster-admin binding" >/dev/null
+I0=$(pl_ref "$INF")
+pl_push_as "$DEP" "$GI" origin main
+check_not "deploy token pushes a cluster-admin binding to $INF: push fails" test "$PUSH_RC" = 0
+check_match "... 403 from the headers" "403" "$PUSH_OUT"
+check_eq "... $INF main unchanged" "$I0" "$(pl_ref "$INF")"
+check_not "... no cluster-admin binding in $INF" server_git "$INF" cat-file -e "refs/heads/main:pwn/crb.yaml"
+check_match "... the access log says denied" "access dep-staging deploy push $INF: denied" "$(cat "$DAEMON_LOG")"
+sed -i 's/name: pwn$/name: reviewed/; s/cluster-admin/view/' "$GI/pwn/crb.yaml"
+commit_files "$GI" "infra: a reviewed binding" >/dev/null
+pl_push "$GI" origin main
+check_eq "admin: a ClusterRoleBinding pushed to $INF is accepted" 0 "$PUSH_RC"
+check "... and is on $INF main" server_git "$INF" cat-file -e "refs/heads/main:pwn/crb.yaml"
+api GET "/api/gitopsManifests/staging" "" "$DEP"
+check_eq "deploy token: GET /api/gitopsManifests/staging (reads infra): 200" 200 "$API_STATUS"
+
 # ================================================================ 3 no file skipped
 section "3. validation skips no file"
 LIMIT_RE='over the per-file limit of 1048576 bytes'
@@ -376,6 +401,33 @@ check_match "deploy token (staging): lists staging's artifact" "\"$ART_S\"" "$AP
 check_not "... not production's vars" grep -q s3cret-prod <<<"$API_BODY"
 api GET "/api/artifacts?limit=1000" ""
 check_match "admin: sees both" "$ART_S.*$ART_P|$ART_P.*$ART_S" "$(jf '[.[].id] | join(" ")' <<<"$API_BODY")"
+# One artifact for both envs: each credential sees its envs' manifests and
+# deploy results, never the other env's values.
+TWO=$(art two staging main '{"values":{"image":{"repository":"ghcr.io/acme/sec","tag":"1.0.0"},"vars":{"MARK":"values-of-staging"}}}' |
+	jq -c '.environments += [.environments[0] | .env = "production" | .values.vars.MARK = "values-of-production"]')
+api POST /api/artifact "$TWO"
+ART_2=$(jf '.id // empty' <<<"$API_BODY")
+check_eq "an artifact for staging and production, deployed to both: results for both" "production staging" \
+	"$(jf '[.releases[]?.env] | unique | join(" ")' <<<"$API_BODY")"
+api GET "/api/artifacts?limit=1000" "" "$RD"
+ONE=$(jq -c --arg id "$ART_2" '.[] | select(.id == $id)' <<<"$API_BODY")
+check_eq "read token (production): lists it with production's manifest only" production \
+	"$(jf '[.environments[].env] | join(" ")' <<<"$ONE")"
+check_not "... none of staging's values" grep -q values-of-staging <<<"$API_BODY"
+check_eq "... and production's deploy results only" production "$(jf '[.releases[]?.env] | unique | join(" ")' <<<"$ONE")"
+api GET "/api/eventArtifactTrack?artifactId=$ART_2" "" "$RD"
+check_eq "read token: eventArtifactTrack of it: 200" 200 "$API_STATUS"
+check_eq "... production's results only" production "$(jf '[.results[]?.env] | unique | join(" ")' <<<"$API_BODY")"
+api GET "/api/artifacts?limit=1000" "" "$DEP"
+ONE=$(jq -c --arg id "$ART_2" '.[] | select(.id == $id)' <<<"$API_BODY")
+check_eq "deploy token (staging): lists it with staging's manifest only" staging \
+	"$(jf '[.environments[].env] | join(" ")' <<<"$ONE")"
+check_not "... none of production's values" grep -q values-of-production <<<"$API_BODY"
+api GET "/api/eventArtifactTrack?artifactId=$ART_S" "" "$RD"
+check_eq "read token (production): eventArtifactTrack of a staging-only artifact: 404" 404 "$API_STATUS"
+api GET "/api/artifacts?limit=1000" ""
+check_eq "admin: sees both manifests" "production staging" \
+	"$(jq -r --arg id "$ART_2" '.[] | select(.id == $id) | [.environments[].env] | sort | join(" ")' <<<"$API_BODY")"
 # The other lists: scoped, or admin only.
 expect_error "read token: GET /api/releases without env=" 400 GET /api/releases "" '"env" is required' "$RD"
 expect_error "read token: GET /api/releases?env=staging" 403 GET "/api/releases?env=staging" "" 'may not' "$RD"
@@ -393,17 +445,28 @@ expect_error "read token: GET /api/keys" 403 GET /api/keys "" 'admin' "$RD"
 # ================================================================ 7 credentials
 section "7. token and key fields, rollback targets"
 tok() { printf '{"name":"%s","role":"deploy","envs":%s}' "$1" "$2"; }
-expect_error 'envs ["*","staging"]' 400 POST /api/tokens "$(tok t1 '["*","staging"]')" '"envs"\[0\] is "\*" among env names: "\*" stands alone'
-expect_error 'envs ["staging","*"]' 400 POST /api/tokens "$(tok t1 '["staging","*"]')" '"envs"\[1\] is "\*" among env names'
-expect_error 'envs [""]' 400 POST /api/tokens "$(tok t1 '[""]')" '"envs"\[0\] is empty'
-expect_error 'envs [1]' 400 POST /api/tokens "$(tok t1 '[1]')" '"envs"\[0\] is not a string'
-expect_error 'envs ["staging", null]' 400 POST /api/tokens "$(tok t1 '["staging",null]')" '"envs"\[1\] is not a string'
-expect_error 'envs ["nope"]' 400 POST /api/tokens "$(tok t1 '["nope"]')" '"envs"\[0\]: no env "nope"'
-expect_error 'envs []' 400 POST /api/tokens "$(tok t1 '[]')" '"envs" is empty'
-expect_error 'envs "staging" (not an array)' 400 POST /api/tokens "$(tok t1 '"staging"')" '"envs" must be an array'
-expect_error 'envs ["staging","staging"]' 400 POST /api/tokens "$(tok t1 '["staging","staging"]')" '"envs"\[1\]: "staging" is listed twice'
+# Each case has a name of its own, so a token one case stores on old code
+# cannot turn the next case into a 409 that hides its verdict.
+expect_error 'envs ["*","staging"]' 400 POST /api/tokens "$(tok t1a '["*","staging"]')" '"envs"\[0\] is "\*" among env names: "\*" stands alone'
+expect_error 'envs ["staging","*"]' 400 POST /api/tokens "$(tok t1b '["staging","*"]')" '"envs"\[1\] is "\*" among env names'
+expect_error 'envs [""]' 400 POST /api/tokens "$(tok t1c '[""]')" '"envs"\[0\] is empty'
+expect_error 'envs [1]' 400 POST /api/tokens "$(tok t1d '[1]')" '"envs"\[0\] is not a string'
+expect_error 'envs ["staging", null]' 400 POST /api/tokens "$(tok t1e '["staging",null]')" '"envs"\[1\] is not a string'
+expect_error 'envs ["nope"]' 400 POST /api/tokens "$(tok t1f '["nope"]')" '"envs"\[0\]: no env "nope"'
+expect_error 'envs []' 400 POST /api/tokens "$(tok t1g '[]')" '"envs" is empty'
+expect_error 'envs "staging" (not an array)' 400 POST /api/tokens "$(tok t1h '"staging"')" '"envs" must be an array'
+expect_error 'envs ["staging","staging"]' 400 POST /api/tokens "$(tok t1i '["staging","staging"]')" '"envs"\[1\]: "staging" is listed twice'
+# A scope is never implied: read and deploy credentials name their envs.
+ENVS_RULE='"envs" is required for a (read|deploy) credential: name existing envs, or \["\*"\] for all envs'
+expect_error 'deploy token with envs left out' 400 POST /api/tokens '{"name":"t1j","role":"deploy"}' "$ENVS_RULE"
+expect_error 'read token with envs left out' 400 POST /api/tokens '{"name":"t1k","role":"read"}' "$ENVS_RULE"
+expect_error 'deploy token with "envs": null' 400 POST /api/tokens '{"name":"t1l","role":"deploy","envs":null}' '"envs"'
 api GET /api/tokens
-check_not "none of those tokens was stored" grep -q '"t1"' <<<"$API_BODY"
+check_match "GET /api/tokens lists the tokens" 'rd-production' "$(jf '[.tokens[].name] | join(" ")' <<<"$API_BODY")"
+check_eq "none of those tokens was stored" "" "$(jf '[.tokens[].name | select(test("^t1"))] | join(" ")' <<<"$API_BODY")"
+api POST /api/tokens '{"name":"adm-noenv","role":"admin"}'
+check_eq 'admin token with envs left out: 201 (admin spans all envs)' 201 "$API_STATUS"
+check_eq '... stored as ["*"]' '["*"]' "$(jq -c '.envs' <<<"$API_BODY" 2>&1)"
 for n in admin Admin flux-events auger-staging-git auger-production-events auger-x; do
 	expect_error "token name $n" 400 POST /api/tokens "$(tok "$n" '["staging"]')" "\"name\" \"$n\" is reserved"
 done
@@ -413,12 +476,26 @@ api POST /api/tokens "$(tok ok-all '["*"]')"
 check_eq 'envs ["*"]: 201' 201 "$API_STATUS"
 ssh-keygen -q -t ed25519 -N '' -C k@auger-test -f "$T/k1" </dev/null >/dev/null || die "ssh-keygen"
 key() { jq -cn --arg n "$1" --argjson e "$2" --arg p "$(cat "$T/k1.pub")" '{name: $n, role: "deploy", envs: $e, publicKey: $p}'; }
-expect_error 'key: envs ["nope"]' 400 POST /api/keys "$(key k1 '["nope"]')" '"envs"\[0\]: no env "nope"'
-expect_error 'key: envs ["*","production"]' 400 POST /api/keys "$(key k1 '["*","production"]')" '"\*" stands alone'
+expect_error 'key: envs ["nope"]' 400 POST /api/keys "$(key k1a '["nope"]')" '"envs"\[0\]: no env "nope"'
+expect_error 'key: envs ["*","production"]' 400 POST /api/keys "$(key k1b '["*","production"]')" '"\*" stands alone'
 expect_error 'key: name auger-staging-git' 400 POST /api/keys "$(key auger-staging-git '["staging"]')" 'is reserved'
 expect_error 'key: name flux-events' 400 POST /api/keys "$(key flux-events '["staging"]')" 'is reserved'
+# A key of its own: stored on old code, it must not make k1's a 409.
+ssh-keygen -q -t ed25519 -N '' -C k2@auger-test -f "$T/k2" </dev/null >/dev/null || die "ssh-keygen"
+expect_error 'key: deploy with envs left out' 400 POST /api/keys \
+	"$(jq -cn --arg p "$(cat "$T/k2.pub")" '{name: "k1c", role: "deploy", publicKey: $p}')" "$ENVS_RULE"
 api POST /api/keys "$(key k1 '["staging"]')"
-check_eq 'key with envs ["staging"]: 201' 201 "$API_STATUS"
+check_eq 'key with envs ["staging"]: 201 (the key was not stored by a refused case)' 201 "$API_STATUS"
+if [ -x "$AUGER" ]; then
+	out=$(AUGER_URL=$URL AUGER_TOKEN=$TOKEN timeout 10 "$AUGER" token create cli-noenv --role deploy 2>&1)
+	rc=$?
+	check_eq "auger token create --role deploy without --env: exit 2" 2 "$rc"
+	check_match "... says --env or --all-envs is needed" 'needs its envs: --env ENV .* or --all-envs' "$out"
+	out=$(AUGER_URL=$URL AUGER_TOKEN=$TOKEN timeout 10 "$AUGER" token create cli-all --role read --all-envs 2>/dev/null)
+	api GET /api/tokens
+	check_eq 'auger token create --all-envs: envs ["*"]' '["*"]' \
+		"$(jq -c '[.tokens[] | select(.name == "cli-all") | .envs][0]' <<<"$API_BODY" 2>&1)"
+fi
 api POST /api/bootstrap '{"env":"staging"}'
 check_eq "bootstrap's read token is auger-staging-git (the Secret's name)" auger-staging-git "$(jf .tokenName <<<"$API_BODY")"
 EVT=$(jf '.secrets // empty' <<<"$API_BODY" | awk '/name: auger-.*-events/ { e = 1 } e && /^  token:/ { print $2; exit }')
@@ -469,6 +546,7 @@ sig_event() {
 HEAD_S=$(pl_gref staging)
 sig_event nope "$EVT" '{"reason":"x","metadata":{"revision":"main@sha1:'"$HEAD_S"'"}}'
 check_eq "event for env nope signed with staging's key: 401" 401 "$API_STATUS"
+# (Vacuous on the base, where both were a 404: the 401 checks carry it.)
 check_eq "... the same answer as unsigned" "$B1" "$API_BODY"
 sig_event nope 0000000000000000000000000000000000000000000000000000000000000000 '{"reason":"x"}'
 check_eq "event for env nope signed with a guessable key: 401" 401 "$API_STATUS"
@@ -497,9 +575,46 @@ if [ "$SDB" -le 4096 ] && [ "$SDB" -ge 4000 ]; then ok "stored message cut to at
 ANSB=$(sig_event staging "$EVT" "$EVB"; jf '.status' <<<"$API_BODY" | wc -c | tr -d ' ')
 if [ "$ANSB" -le 4097 ]; then ok "the answer's status is bounded too ($ANSB bytes)"; else
 	fail "the answer's status is bounded too" "got $ANSB bytes"; fi
+# log.c cuts every line at 2 KiB, before and after the fix alike, so the
+# length alone proves little; what the fix adds is that the reason is
+# logged as text of one line: a newline in it cannot forge a log line.
 LONGEST=$(grep 'flux event' "$DAEMON_LOG" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
 if [ "$LONGEST" -le 4400 ]; then ok "flux event log lines stay under 4 KiB and a line ($LONGEST bytes)"; else
 	fail "flux event log lines stay under 4 KiB" "longest: $LONGEST bytes"; fi
+EVB=$(jq -cn --arg rev "main@sha1:$HEAD_S" --arg r $'ok\n2026-01-01T00:00:00.000Z info FORGED access admin admin push x: allowed' \
+	'{involvedObject: {kind: "Kustomization", name: "gitops-staging-apps"}, reason: $r, message: "m", metadata: {revision: $rev}}')
+sig_event staging "$EVT" "$EVB"
+check_eq "signed event whose reason holds a newline: 200" 200 "$API_STATUS"
+check_not "... the newline forged no log line" grep -q '^2026-01-01T00:00:00.000Z info FORGED' "$DAEMON_LOG"
+check_match "... the reason is logged on its own line, the newline shown as ?" 'flux event staging: .*ok\?2026-01-01.*FORGED' "$(cat "$DAEMON_LOG")"
 
 check "daemon still alive" daemon_alive
+
+# ================================================================ 3 again: the header path
+# With the default --max-blob the 300 MB file of §3 is refused by the pack
+# scanner. With --max-blob raised above it, the per-file limit is what
+# refuses it, from the object header, before the blob is inflated.
+section "3b. the per-file limit from the object header (--max-blob 400 MiB)"
+stop_daemon
+AUGERD_ARGS="--max-blob 419430400 ${AUGERD_ARGS:-}"
+start_daemon "$T/data-blob"
+pl_env staging
+DEP=$(pl_token dep-staging deploy staging)
+GH=$T/gh
+pl_clone_gitops staging "$GH" "$DEP"
+git -C "$GH" config core.bigFileThreshold 1m
+mkdir -p "$GH/web"
+truncate -s 300M "$GH/web/huge.yaml"
+HWM0=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+try "$GH" "$DEP" "web: 300 MB, under --max-blob"
+rm -f "$GH/web/huge.yaml"
+refused "web/huge.yaml of 300 MB under --max-blob 400 MiB" "web/huge\\.yaml is 314572800 bytes, $LIMIT_RE"
+check_match "... refused by the per-file limit, not the pack scanner" "remote: web/huge\\.yaml is 314572800 bytes, $LIMIT_RE" "$PUSH_OUT"
+HWM1=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+if [ -n "$HWM1" ] && [ "$((HWM1 - ${HWM0:-0}))" -lt 51200 ]; then
+	ok "... without inflating it (peak RSS ${HWM0:-?} kB -> $HWM1 kB, under +50 MB)"
+else
+	fail "... without inflating it" "peak RSS ${HWM0:-?} kB -> ${HWM1:-?} kB (grew by 50 MB or more)"
+fi
+check "daemon alive after it" daemon_alive
 finish

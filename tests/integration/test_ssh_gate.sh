@@ -376,6 +376,7 @@ states=$(awk '$1 == "conn" { print $5 }' "$T/idle2.out" | tr '\n' ' ' | sed 's/ 
 check_eq "6 silent connections from 127.0.0.2: $PER_ADDR held, then refused (per-address cap)" \
 	"held held held refused refused refused" "$states"
 slow=$(awk '$1 == "conn" && $5 == "refused" && $6 >= 1000' "$T/idle2.out")
+# Vacuous when nothing was refused (the check above then fails instead).
 check_eq "the refused ones were closed at once (under 1 s)" "" "$slow"
 
 # A real user from 127.0.0.1 while 127.0.0.2 sits at its cap.
@@ -552,5 +553,33 @@ check_eq "SIGTERM while $FULL unauthenticated connections are held: exit 0" 0 "$
 if [ $ms -lt 5000 ]; then ok "... within 5 s (${ms} ms)"; else fail "SIGTERM with held unauthenticated connections: within 5 s" "${ms} ms"; fi
 touch "$T/release2"
 gate_wait full2 "done" 10 || fail "the second fill client let go"
+
+# ---------------------------------------------------------------- early drop
+# Early random drop, made deterministic: with 2:99:50, below 2 nothing is
+# refused and from 2 on a new connection is refused with a chance of 99% or
+# more. Of 10 more after the first 2, at least 8 must be refused (the chance
+# that 3 get in is about 1 in 10,000); a gate without early drop holds them.
+AUGERD_ARGS=""
+[ "$HAVE_FLAGS" = 1 ] && AUGERD_ARGS="--ssh-max-startups 2:99:50 --ssh-max-startups-per-addr 10 --ssh-login-grace 30"
+rm -f "$T/data-drop/ssh.addr"
+start_daemon "$T/data-drop"
+ssh_wait_addr
+specs=()
+for i in $(seq 1 12); do specs+=("silent@127.0.1.$i"); done
+gate drop hold 2 "${specs[@]}"
+gate_wait drop ready 30 || die "the early-drop clients did not connect" "$(cat "$T/drop.out" "$T/drop.err" 2>&1)"
+states=$(awk '$1 == "conn" { print $5 }' "$T/drop.out" | tr '\n' ' ')
+check_eq "--ssh-max-startups 2:99:50: the first 2 connections are held (below START)" "held held" "$(echo "$states" | cut -d' ' -f1-2)"
+dropped=$(echo "$states" | cut -d' ' -f3-12 | tr ' ' '\n' | grep -c '^refused$')
+if [ "$dropped" -ge 8 ]; then
+	ok "... of the next 10 (between START and FULL), $dropped dropped at random (at least 8)"
+else
+	fail "... of the next 10 (between START and FULL), at least 8 dropped at random" "states: $states"
+fi
+check_match "daemon log: the drop says it was random, with its chance" \
+	'refused before authentication: [0-9]+ unauthenticated connections \(--ssh-max-startups 2:99:50: dropped at random, (99|100)% at this count\)' \
+	"$(grep 'dropped at random' "$DAEMON_LOG")"
+gate_wait drop done 15
+stop_daemon
 
 finish

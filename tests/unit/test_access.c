@@ -73,7 +73,8 @@ static const struct {
 	{ "web",			0, 0, 1, 1 },
 	{ "ns/web",			0, 0, 1, 1 },
 	{ "gitops-staging-apps",	1, 0, 1, 1 },
-	{ "gitops-staging-infra",	1, 0, 1, 1 },
+	/* infra: cluster-scoped objects, pushed by admin only. */
+	{ "gitops-staging-infra",	1, 0, 1, 0 },
 	{ "gitops-production-apps",	0, 0, 0, 0 },
 	{ "gitops-production-infra",	0, 0, 0, 0 },
 	{ "gitops-stagingx-apps",	0, 0, 0, 0 },
@@ -128,6 +129,29 @@ test_named_cases(void **state)
 	expect(&r, AG_OP_FETCH, "web", 0);
 	expect(&r, AG_OP_FETCH, "gitops-production-apps", 0);
 	expect(&r, AG_OP_FETCH, "gitops-staging-apps", 1);
+	/* An env's infra repository: deploy fetches it, never pushes it. */
+	expect(&d, AG_OP_FETCH, "gitops-staging-infra", 1);
+	expect(&d, AG_OP_PUSH, "gitops-staging-infra", 0);
+	expect(&d, AG_OP_PUSH, "gitops-x-infra-apps", 0);
+	expect(&d, AG_OP_PUSH, "gitops-staging-apps-infra", 0);
+}
+
+/* A role's least rights, as an API route checks them from the headers. */
+static void
+test_role_may(void **state)
+{
+	struct ag_grant r = grant(AG_ROLE_READ, none);
+	struct ag_grant d = grant(AG_ROLE_DEPLOY, staging);
+	struct ag_grant a = grant(AG_ROLE_ADMIN, none);
+
+	(void)state;
+	assert_int_equal(ag_access_role_may(&r, AG_OP_FETCH), 1);
+	assert_int_equal(ag_access_role_may(&r, AG_OP_PUSH), 0);
+	assert_int_equal(ag_access_role_may(&r, AG_OP_ADMIN), 0);
+	assert_int_equal(ag_access_role_may(&d, AG_OP_FETCH), 1);
+	assert_int_equal(ag_access_role_may(&d, AG_OP_PUSH), 1);
+	assert_int_equal(ag_access_role_may(&d, AG_OP_ADMIN), 0);
+	assert_int_equal(ag_access_role_may(&a, AG_OP_ADMIN), 1);
 }
 
 /* Non-repository operations (repo NULL): only admin. */
@@ -169,6 +193,7 @@ test_env_scopes(void **state)
 
 	expect(&rall, AG_OP_FETCH, "gitops-anything-apps", 1);
 	expect(&rall, AG_OP_FETCH, "gitops-x-infra", 1);
+	expect(&dall, AG_OP_PUSH, "gitops-x-infra", 0);
 	expect(&rall, AG_OP_FETCH, "web", 0);	/* still no app repos */
 	expect(&rall, AG_OP_PUSH, "gitops-x-apps", 0);
 	expect(&rall, AG_OP_ADMIN, "gitops-x-apps", 0);
@@ -288,6 +313,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matrix_staging),
 		cmocka_unit_test(test_named_cases),
+		cmocka_unit_test(test_role_may),
 		cmocka_unit_test(test_no_repo),
 		cmocka_unit_test(test_env_scopes),
 		cmocka_unit_test(test_env_exact),
