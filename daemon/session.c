@@ -81,22 +81,36 @@ find(const unsigned char h[32])
 	return NULL;
 }
 
-/* A free slot, or the one closest to expiry. Called with mu held. */
+/*
+ * A slot for a new session of token th: a free one; the token's own oldest
+ * when it has SESSION_PER_TOKEN or the table is full; NULL when the table
+ * is full of other tokens' sessions (one token never signs others out).
+ * Called with mu held.
+ */
 static struct session *
-slot(time_t now)
+slot(time_t now, const unsigned char th[32])
 {
-	struct session *best = &table[0];
-	int i;
+	struct session *free_s = NULL, *mine = NULL, *s;
+	int i, n = 0;
 
 	for (i = 0; i < SESSION_MAX; i++) {
-		if (table[i].expires == 0 || table[i].expires <= now)
-			return &table[i];
-		if (table[i].expires < best->expires)
-			best = &table[i];
+		s = &table[i];
+		if (s->expires == 0 || s->expires <= now) {
+			if (free_s == NULL)
+				free_s = s;
+			continue;
+		}
+		if (memcmp(s->tokhash, th, 32) == 0) {
+			n++;
+			if (mine == NULL || s->expires < mine->expires)
+				mine = s;
+		}
 	}
-	log_info("ui: %d sessions open: %s's, the oldest, ends", SESSION_MAX,
-	    best->name);
-	return best;
+	if (n >= SESSION_PER_TOKEN || (free_s == NULL && mine != NULL))
+		return mine;
+	if (free_s == NULL)
+		log_info("ui: %d sessions open: a sign-in refused", SESSION_MAX);
+	return free_s;
 }
 
 int
@@ -116,7 +130,10 @@ session_create(char id[SESSION_ID_LEN + 1], struct session_view *v,
 		return -1;
 	v->expires = now + ttl;
 	pthread_mutex_lock(&mu);
-	s = slot(now);
+	if ((s = slot(now, th)) == NULL) {
+		pthread_mutex_unlock(&mu);
+		return -1;
+	}
 	memset(s, 0, sizeof *s);
 	id_hash(s->idhash, id);
 	memcpy(s->tokhash, th, 32);

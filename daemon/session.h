@@ -15,7 +15,8 @@
 
 #define SESSION_ID_LEN		43	/* base64url of 32 random bytes */
 #define SESSION_CSRF_LEN	43
-#define SESSION_MAX		4096	/* live sessions; the oldest go first */
+#define SESSION_MAX		4096	/* live sessions in all */
+#define SESSION_PER_TOKEN	32	/* per token; its oldest goes first */
 #define SESSION_TTL_DEFAULT	43200	/* --session-ttl, seconds */
 #define SESSION_TTL_MAX		(30 * 86400)
 

@@ -515,9 +515,20 @@ sse_start(struct httpd_req *req, const struct session_view *sv,
 	struct sse *s;
 	char *end;
 
-	if (draining || nstreams >= UI_SSE_MAX) {
+	int mine = 0;
+
+	TAILQ_FOREACH(s, &streams, entry)
+		mine += strcmp(s->cred.name, sv->cred.name) == 0;
+	/* One credential cannot take every stream from the others. */
+	if (draining || nstreams >= UI_SSE_MAX || mine >= UI_SSE_PER_CRED) {
 		httpd_add_header(req, "Retry-After", "5");
 		httpd_reply(req, 503, NULL);
+		return;
+	}
+	if (httpd_method(req) == AG_HTTP1_HEAD) {
+		common_headers(req);
+		httpd_add_header(req, "Content-Type", "text/event-stream");
+		httpd_reply(req, 200, NULL);
 		return;
 	}
 	if ((s = calloc(1, sizeof *s)) == NULL) {

@@ -12,6 +12,7 @@
 
 #define UI_MAX_FORM	(16 * 1024)	/* a form's body */
 #define UI_SSE_MAX	256		/* open event streams in all */
+#define UI_SSE_PER_CRED	16		/* of them, one credential's */
 #define UI_SSE_PING	15		/* seconds between keep-alives */
 
 /* Whether path is the dashboard's: "/" and everything under /ui/. */

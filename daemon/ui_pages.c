@@ -21,8 +21,13 @@
 
 #define HISTORY_PAGE	20
 #define ARTIFACTS_PAGE	30
-#define SHOW_MAX	(8UL * 1024 * 1024)	/* manifest or diff text */
-#define SHOW_FILE_MAX	(1024UL * 1024)
+/*
+ * What a manifests or diff page may hold, counted as the HTML it becomes
+ * (escaping can make text 6 times longer): the page is buffered whole
+ * while a slow client reads it.
+ */
+#define SHOW_MAX	(2UL * 1024 * 1024)
+#define SHOW_FILE_MAX	(256UL * 1024)	/* a file's text, before escaping */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -453,7 +458,6 @@ apps_repo(struct uijob *j, const char *env)
 struct walk {
 	struct uijob	*j;
 	git_repository	*repo;
-	size_t		 shown;
 };
 
 static int
@@ -474,7 +478,7 @@ walk_file(const char *root, const git_tree_entry *te, void *arg)
 	}
 	n = git_blob_rawsize(blob);
 	if (git_blob_is_binary(blob) || n > SHOW_FILE_MAX ||
-	    w->shown + n > SHOW_MAX) {
+	    evbuffer_get_length(w->j->out) + 6 * (size_t)n > SHOW_MAX) {
 		hf(w->j->out, "<p class=\"muted\">%I bytes, not shown</p>",
 		    (json_int_t)n);
 	} else if ((text = malloc((size_t)n + 1)) != NULL) {
@@ -482,7 +486,6 @@ walk_file(const char *root, const git_tree_entry *te, void *arg)
 		text[n] = '\0';
 		hf(w->j->out, "<pre class=\"manifest\">%s</pre>", text);
 		free(text);
-		w->shown += (size_t)n;
 	}
 	git_blob_free(blob);
 	return 0;
@@ -510,7 +513,7 @@ page_release(struct uijob *j, const char *env, const char *app,
 	json_t *st = NULL, *rec = NULL;
 	git_repository *repo = NULL;
 	git_tree *tree = NULL;
-	struct walk w = { j, NULL, 0 };
+	struct walk w = { j, NULL };
 	const json_t *v;
 	json_int_t seq;
 	char msg[128];
@@ -548,7 +551,6 @@ out:
 
 struct diffout {
 	struct evbuffer	*b;
-	size_t		 n;
 	int		 cut;
 };
 
@@ -562,9 +564,10 @@ diff_line(const git_diff_delta *d, const git_diff_hunk *h,
 
 	(void)d;
 	(void)h;
-	if (o->n > SHOW_MAX) {
+	/* Past the limit the walk stops (git_diff_print returns the 1). */
+	if (evbuffer_get_length(o->b) + 6 * l->content_len > SHOW_MAX) {
 		o->cut = 1;
-		return 0;
+		return 1;
 	}
 	if ((text = malloc(l->content_len + 1)) == NULL)
 		return -1;
@@ -586,7 +589,6 @@ diff_line(const git_diff_delta *d, const git_diff_hunk *h,
 		hf(o->b, "<span class=\"%r\">%s</span>", cls, text);
 	else
 		hf(o->b, "%s", text);
-	o->n += l->content_len;
 	free(text);
 	return 0;
 }
@@ -598,7 +600,7 @@ page_diff(struct uijob *j, const char *env, const char *app)
 	git_repository *repo = NULL;
 	git_tree *ta = NULL, *tb = NULL;
 	git_diff *diff = NULL;
-	struct diffout o = { NULL, 0, 0 };
+	struct diffout o = { NULL, 0 };
 	json_int_t from, to;
 
 	if (seq_of(query(j, "from"), &from) < 0 ||
@@ -637,7 +639,7 @@ page_diff(struct uijob *j, const char *env, const char *app)
 		hf(j->out, "</pre>");
 		if (o.cut)
 			hf(j->out, "<p class=\"muted\">The diff is cut at %d "
-			    "MiB.</p>", (int)(SHOW_MAX >> 20));
+			    "MiB of HTML.</p>", (int)(SHOW_MAX >> 20));
 		evbuffer_free(o.b);
 	}
 	ui_foot(j->out);
@@ -869,12 +871,14 @@ post_deploy(struct uijob *j)
 static int
 split_env(const char *path, char *env, char *app, char *rest, size_t sz)
 {
-	char buf[512], *p, *parts[6];
+	char buf[512], *p, *parts[6], *save = NULL;
 	int n = 0;
 
 	*env = *app = *rest = '\0';
 	snprintf(buf, sizeof buf, "%s", path + 8);	/* after "/ui/env/" */
-	for (p = strtok(buf, "/"); p != NULL && n < 6; p = strtok(NULL, "/"))
+	/* strtok_r: pages are built on several workers at once. */
+	for (p = strtok_r(buf, "/", &save); p != NULL && n < 6;
+	    p = strtok_r(NULL, "/", &save))
 		parts[n++] = p;
 	if (p != NULL || n == 0 || n == 2 || n > 5 || !ui_name_ok(parts[0]))
 		return -1;

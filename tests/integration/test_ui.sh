@@ -338,6 +338,47 @@ dead_session_post() {
 	check_eq "  nothing deployed" "$n" "$(rel_count)"
 }
 
+# ================================================================ bounds
+section "what one credential may hold"
+JA=$T/jar-admin
+ui_signin "$JA" "$TOKEN"
+for i in $(seq 1 33); do ui_signin "$T/jar-r$i" "$READ_T"; done
+ui_curl "$JA" GET /
+check_eq "33 read sign-ins: the admin's session lives on" 200 "$UI_STATUS"
+ui_curl "$T/jar-r1" GET /ui/env/staging
+check_eq "  the read token's own oldest session (33 > 32 per token) ended" 303 "$UI_STATUS"
+ui_curl "$T/jar-r33" GET /ui/env/staging
+check_eq "  its newest lives" 200 "$UI_STATUS"
+SSE_PIDS=()
+for i in $(seq 1 16); do
+	curl -s -N -o /dev/null --max-time 30 -b "$T/jar-r33" "$URL/ui/events" &
+	SSE_PIDS+=($!)
+done
+sleep 1
+check_eq "a 17th event stream of one credential: 503" 503 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 -b "$T/jar-r33" "$URL/ui/events")"
+check_eq "  the admin still gets one: 200" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -b "$JA" "$URL/ui/events")"
+kill "${SSE_PIDS[@]}" 2>/dev/null
+wait "${SSE_PIDS[@]}" 2>/dev/null
+# Escaping can make text 6 times longer: 12 files of 200 KB of quotes make
+# a release whose manifests page stays within 2 MiB of HTML.
+GW=$T/gitops-big
+git_as "$TOKEN" clone -q "$URL/gitops-staging-apps.git" "$GW" || fail "clone gitops-staging-apps"
+for i in $(seq 1 12); do
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: q%d\n  namespace: default\ndata:\n  q: '%s'\n" "$i" \
+		"$(head -c 200000 /dev/zero | tr '\0' '"')" >"$GW/web/q$i.yaml"
+done
+commit_files "$GW" "web: twelve configmaps of quotes"
+git_as "$TOKEN" -C "$GW" push -q origin main 2>"$T/big.err"
+check_eq "an admin push of 2.4 MB of quotes into web/: accepted" 0 "$?"
+BIG_SEQ=$(rl_history staging limit=1000 | jq -r '[.[] | select(.app == "web")] | max_by(.seq) | .seq')
+ui_curl "$J1" GET "/ui/env/staging/app/web/release/$BIG_SEQ"
+[ "$UI_STATUS" = 303 ] && ui_signin "$J1" "$TOKEN" && ui_curl "$J1" GET "/ui/env/staging/app/web/release/$BIG_SEQ"
+check_eq "its manifests page: 200" 200 "$UI_STATUS"
+check "  at most 2 MiB of HTML (not 6 x 2.4 MB)" test "$(printf '%s' "$UI_BODY" | wc -c)" -le $((2 * 1024 * 1024 + 65536))
+check_match "  the files past the limit are named, not shown" 'bytes, not shown' "$UI_BODY"
+
 # ================================================================ token deleted
 section "a deleted token's session"
 api POST /api/tokens '{"name":"ui-tmp","role":"deploy","envs":["staging"]}'
