@@ -119,7 +119,7 @@ loop_page(struct httpd_req *req, int status, const char *title,
 static int
 origin_ok(struct httpd_req *req)
 {
-	const char *o = httpd_header(req, "Origin"), *host;
+	const char *o = httpd_header(req, "Origin"), *host, *p;
 	char want[512];
 	size_t n;
 
@@ -132,9 +132,10 @@ origin_ok(struct httpd_req *req)
 	if (strcasecmp(o, want) == 0)
 		return 1;
 	/* Behind a proxy: the origin of --public-url (scheme://host:port). */
-	n = strlen(o);
-	return n > 0 && strncasecmp(augerd.public_url, o, n) == 0 &&
-	    (augerd.public_url[n] == '\0' || augerd.public_url[n] == '/');
+	if ((p = strstr(augerd.public_url, "://")) == NULL || p[3] == '\0')
+		return 0;
+	n = strcspn(p + 3, "/") + (size_t)(p + 3 - augerd.public_url);
+	return strlen(o) == n && strncasecmp(augerd.public_url, o, n) == 0;
 }
 
 /* ------------------------------------------------------------ assets */
@@ -351,8 +352,12 @@ post_body(struct httpd_req *req, void *arg)
 	}
 	in = httpd_body(req);
 	len = evbuffer_get_length(in);
-	if ((j = uijob_new(req, &p->sv)) == NULL ||
-	    (body = malloc(len + 1)) == NULL) {
+	if ((j = uijob_new(req, &p->sv)) == NULL) {
+		loop_page(req, 400, "Bad request", "malformed query string",
+		    NULL);
+		goto out;
+	}
+	if ((body = malloc(len + 1)) == NULL) {
 		httpd_reply(req, 500, NULL);
 		goto out;
 	}

@@ -27,7 +27,8 @@
 	// Fetch this page again and swap every [data-live] region by id.
 	var pending = null;
 	function refresh() {
-		if (pending)
+		// A page with nothing live on it (a result page) stays as it is.
+		if (pending || !document.querySelector('[data-live][id]'))
 			return;
 		pending = setTimeout(function () {
 			pending = null;
