@@ -141,6 +141,21 @@ out=$(git_ssh "$READ_K" clone -q "$(ssh_url gitops-production-apps)" "$T/r-ssh-p
 check_match "SSH read key: git clone of another env's repo fails with the message" 'may not fetch from gitops-production-apps' "$out"
 
 # ================================================================ deploy (staging)
+# push_refused DIR REPO: a new commit on REPO, pushed as the deploy
+# credential ($via, $who), is refused: 403 over HTTP, "may not push" over SSH.
+push_refused() {
+	local d=$1 r=$2 out rc re
+	new_commit_on "$d" "$r" >/dev/null
+	out=$(push "$d" "$(url "$r")" main 2>&1)
+	rc=$?
+	if [ "$via" = http ]; then re=403; else re="$who may not push to $r"; fi
+	if [ $rc != 0 ] && printf '%s' "$out" | grep -q "$re"; then
+		ok "$via deploy ($who, staging) cannot push to $r"
+	else
+		fail "$via deploy ($who, staging) cannot push to $r" "rc=$rc" "$out"
+	fi
+}
+
 for via in http ssh; do
 	if [ $via = http ]; then
 		push() { git_as "$DEPLOY_T" -C "$1" push "${@:2}"; }
@@ -160,31 +175,13 @@ for via in http ssh; do
 			fail "$via deploy ($who) pushes to $r" "$out"
 		fi
 	done
-	d=$T/d-$via-prod
-	new_commit_on "$d" gitops-production-apps >/dev/null
-	out=$(push "$d" "$(url gitops-production-apps)" main 2>&1)
-	rc=$?
-	if [ $via = http ]; then re=403; else re="$who may not push to gitops-production-apps"; fi
-	if [ $rc != 0 ] && printf '%s' "$out" | grep -q "$re"; then
-		ok "$via deploy ($who, staging) cannot push to gitops-production-apps"
-	else
-		fail "$via deploy ($who, staging) cannot push to gitops-production-apps" "rc=$rc" "$out"
-	fi
+	push_refused "$T/d-$via-prod" gitops-production-apps
 	check_eq "$via: gitops-production-apps unchanged" "$SEED_PROD" "$(server_ref gitops-production-apps refs/heads/main)"
 
 	# Its own env's infra repository: fetched, never pushed (cluster
 	# objects that Flux applies with cluster-wide rights are admin's).
-	d=$T/d-$via-infra
 	before=$(server_ref gitops-staging-infra refs/heads/main)
-	new_commit_on "$d" gitops-staging-infra >/dev/null
-	out=$(push "$d" "$(url gitops-staging-infra)" main 2>&1)
-	rc=$?
-	if [ $via = http ]; then re=403; else re="$who may not push to gitops-staging-infra"; fi
-	if [ $rc != 0 ] && printf '%s' "$out" | grep -q "$re"; then
-		ok "$via deploy ($who, staging) cannot push to gitops-staging-infra"
-	else
-		fail "$via deploy ($who, staging) cannot push to gitops-staging-infra" "rc=$rc" "$out"
-	fi
+	push_refused "$T/d-$via-infra" gitops-staging-infra
 	check_eq "$via: gitops-staging-infra unchanged" "$before" "$(server_ref gitops-staging-infra refs/heads/main)"
 	if [ $via = http ]; then
 		body=$(curl -s --max-time 10 -H "Authorization: Bearer $DEPLOY_T" "$URL/gitops-staging-infra.git/info/refs?service=git-receive-pack")
