@@ -204,14 +204,15 @@ reader_main(void *arg)
 	struct ag_err err = { 0, "" };
 	int n;
 
-	while (!r->stop) {
+	/* At least one scan, however late the thread is scheduled. */
+	do {
 		n = 0;
 		ag_err_clear(&err);
 		if (ag_store_scan(r->st, "releases", "k", 1, count_cb, &n,
 		    &err) != 0)
 			r->errors++;
 		r->scans++;
-	}
+	} while (!r->stop);
 	return NULL;
 }
 
