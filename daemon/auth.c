@@ -209,6 +209,17 @@ auth_allow(const struct cred *c, enum ag_op op, const char *repo)
 	return ok;
 }
 
+int
+auth_role_may(const struct cred *c, enum ag_op op, const char *what)
+{
+	int ok = ag_access_role_may(&c->g, op);
+
+	if (!ok)
+		log_info("access %s %s %s %s: denied", c->name,
+		    auth_role_name(c->g.role), op_name(op), what);
+	return ok;
+}
+
 struct name_scan {
 	const char	*name;
 	int		 found;

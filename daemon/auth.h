@@ -31,6 +31,12 @@ int		 auth_token_hash(struct cred *c, const unsigned char h[32]);
 int		 auth_key(struct cred *c, const char *fingerprint);
 /* Decides and logs one line: who, what, allowed or denied. */
 int		 auth_allow(const struct cred *c, enum ag_op op, const char *repo);
+/*
+ * Whether c's role can ever do op, whatever the repository (the headers'
+ * check, before a body is read); a denial is logged as auth_allow does.
+ */
+int		 auth_role_may(const struct cred *c, enum ag_op op,
+		    const char *what);
 const char	*auth_role_name(enum ag_role r);
 int		 auth_role_parse(enum ag_role *r, const char *s);
 /* A new random token: 64 hex characters and a NUL. */

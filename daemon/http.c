@@ -1584,6 +1584,24 @@ http_route_find(enum ag_http1_method m, const char *path, const char **arg,
 	return NULL;
 }
 
+/* The route of m on path, or NULL once a 404 or 405 is answered. */
+static const struct route *
+http_route_reply(struct httpd_req *req, enum ag_http1_method m,
+    const char *path)
+{
+	const struct route *rt;
+	const char *arg;
+	int known = 0;
+
+	if ((rt = http_route_find(m, path, &arg, &known)) != NULL)
+		return rt;
+	if (known)
+		http_reply_error(req, 405, "method not allowed on %s", path);
+	else
+		http_reply_error(req, 404, "no API endpoint %s", path);
+	return NULL;
+}
+
 /*
  * Writes to one env (deploy, rollback, delete) queue behind each other
  * instead of holding workers while they wait for the env's lock. The key
@@ -1623,13 +1641,19 @@ http_apijob_run(struct job *job, struct worker *w)
 	rt->fn(a, arg);
 }
 
+/* The status a handler answered: its AG_E* code decides, if it set one. */
+static int
+apijob_status(const struct apijob *a)
+{
+	return a->code != 0 ? http_status_of(a->code) : a->status;
+}
+
 static void
 http_apijob_done(struct job *job)
 {
 	struct apijob *a = (struct apijob *)job;
 
-	if (a->code != 0)
-		a->status = http_status_of(a->code);
+	a->status = apijob_status(a);
 	if (a->status >= 400)
 		http_reply_error(a->req, a->status, "%s", a->error);
 	else
@@ -1645,23 +1669,16 @@ http_api_dispatch(struct httpd_req *req, const char *path,
 {
 	struct evbuffer *in = httpd_body(req);
 	enum ag_http1_method m = httpd_method(req);
-	const char *arg, *sig;
+	const char *sig;
 	struct apijob *a = NULL;
 	size_t len = in != NULL ? evbuffer_get_length(in) : 0;
 	char key[128];
-	int known = 0;
 
 	if (m == AG_HTTP1_HEAD)
 		m = AG_HTTP1_GET;
 	if (strlen(path) >= sizeof a->path ||
-	    http_route_find(m, path, &arg, &known) == NULL) {
-		if (known)
-			http_reply_error(req, 405, "method not allowed on %s",
-			    path);
-		else
-			http_reply_error(req, 404, "no API endpoint %s", path);
+	    http_route_reply(req, m, path) == NULL)
 		return;
-	}
 	if (len > HTTP_MAX_API_BODY) {
 		http_reply_error(req, 413, "API request bodies are limited to "
 		    "%d bytes", HTTP_MAX_API_BODY);
@@ -1733,7 +1750,7 @@ http_api_call(const struct cred *c, enum ag_http1_method m, const char *path,
 	a->body = (char *)(body != NULL ? body : "");
 	a->bodylen = strlen(a->body);
 	rt->fn(a, arg);
-	status = a->code != 0 ? http_status_of(a->code) : a->status;
+	status = apijob_status(a);
 	if (status >= 400) {
 		snprintf(err, errsz, "%s", a->error);
 		json_decref(a->out);
@@ -1755,24 +1772,13 @@ http_api_head_check(struct httpd_req *req, const char *path,
 {
 	enum ag_http1_method m = httpd_method(req);
 	const struct route *rt;
-	const char *arg;
-	int known = 0;
 
 	if (m == AG_HTTP1_HEAD)
 		m = AG_HTTP1_GET;
-	if ((rt = http_route_find(m, path, &arg, &known)) == NULL) {
-		if (known)
-			http_reply_error(req, 405, "method not allowed on %s",
-			    path);
-		else
-			http_reply_error(req, 404, "no API endpoint %s", path);
+	if ((rt = http_route_reply(req, m, path)) == NULL)
 		return -1;
-	}
-	if (ag_access_role_may(&c->g, rt->least))
+	if (auth_role_may(c, rt->least, path))
 		return 0;
-	log_info("access %s %s %s %s: denied", c->name,
-	    auth_role_name(c->g.role), rt->least == AG_OP_ADMIN ? "admin" :
-	    rt->least == AG_OP_PUSH ? "push" : "fetch", path);
 	http_reply_error(req, 403, "%s may not %s %s: it takes %s credential",
 	    c->name, httpd_method_name(req), path, rt->least == AG_OP_ADMIN ?
 	    "an admin" : "a deploy or admin");

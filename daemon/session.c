@@ -203,10 +203,17 @@ session_end(const char *id)
 }
 
 int
+session_value_eq(const char *want, const char *given)
+{
+	return given != NULL && strlen(want) == SESSION_CSRF_LEN &&
+	    strlen(given) == SESSION_CSRF_LEN &&
+	    CRYPTO_memcmp(want, given, SESSION_CSRF_LEN) == 0;
+}
+
+int
 session_csrf_ok(const struct session_view *v, const char *given)
 {
-	return given != NULL && strlen(given) == SESSION_CSRF_LEN &&
-	    CRYPTO_memcmp(v->csrf, given, SESSION_CSRF_LEN) == 0;
+	return session_value_eq(v->csrf, given);
 }
 
 int

@@ -42,6 +42,11 @@ int	session_create(char id[SESSION_ID_LEN + 1], struct session_view *v,
  */
 int	session_get(struct session_view *v, const char *id);
 void	session_end(const char *id);
+/*
+ * Whether given is want, both SESSION_CSRF_LEN characters (constant
+ * time): sign-in's double-submit value and the session's CSRF token.
+ */
+int	session_value_eq(const char *want, const char *given);
 /* Whether a form's csrf value is the session's (constant time). */
 int	session_csrf_ok(const struct session_view *v, const char *given);
 /* A random value for cookies and tokens: 43 base64url characters. */

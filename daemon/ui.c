@@ -18,7 +18,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <openssl/crypto.h>
 
 #include "auger/access.h"
 #include "auger/http1.h"
@@ -92,7 +91,7 @@ redirect(struct httpd_req *req, const char *to)
 	httpd_reply(req, 303, NULL);
 }
 
-/* A small page built on the loop (no data behind it). */
+/* An error page built on the loop (no data behind it). */
 static void
 loop_page(struct httpd_req *req, int status, const char *title,
     const char *msg, const struct session_view *sv)
@@ -103,11 +102,7 @@ loop_page(struct httpd_req *req, int status, const char *title,
 		httpd_reply(req, 500, NULL);
 		return;
 	}
-	ui_head(b, title, sv);
-	hf(b, "<h1>%s</h1><div class=\"card error\" id=\"result\">"
-	    "<pre class=\"error wrap\">%s</pre></div><p><a href=\"/\">Back</a></p>",
-	    title, msg);
-	ui_foot(b);
+	ui_error_body(b, title, msg, sv);
 	reply_html(req, status, b);
 	evbuffer_free(b);
 }
@@ -212,10 +207,8 @@ signin_post(struct httpd_req *req, struct evkeyvalq *form)
 	const char *given = evhttp_find_header(form, "csrf");
 	struct session_view sv;
 
-	if (!origin_ok(req) || given == NULL ||
-	    cookie(req, COOKIE_CSRF, pre, sizeof pre) < 0 ||
-	    strlen(pre) != SESSION_CSRF_LEN || strlen(given) != strlen(pre) ||
-	    CRYPTO_memcmp(pre, given, strlen(pre)) != 0) {
+	if (!origin_ok(req) || cookie(req, COOKIE_CSRF, pre, sizeof pre) < 0 ||
+	    !session_value_eq(pre, given)) {
 		loop_page(req, 403, "Refused", "the form's CSRF token is "
 		    "missing or wrong: load the sign-in page again", NULL);
 		return;

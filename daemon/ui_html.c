@@ -129,16 +129,24 @@ ui_foot(struct evbuffer *b)
 }
 
 void
+ui_error_body(struct evbuffer *b, const char *title, const char *msg,
+    const struct session_view *sv)
+{
+	ui_head(b, title, sv);
+	hf(b, "<h1>%s</h1><div class=\"card error\" id=\"result\">"
+	    "<pre class=\"error wrap\">%s</pre></div>"
+	    "<p><a href=\"/\">Back to the environments</a></p>", title, msg);
+	ui_foot(b);
+}
+
+void
 ui_error_page(struct uijob *j, int status, const char *title,
     const char *msg)
 {
 	evbuffer_drain(j->out, evbuffer_get_length(j->out));
 	j->status = status;
-	ui_head(j->out, title, j->sv.cred.name[0] != '\0' ? &j->sv : NULL);
-	hf(j->out, "<h1>%s</h1><div class=\"card error\" id=\"result\">"
-	    "<pre class=\"error wrap\">%s</pre></div>"
-	    "<p><a href=\"/\">Back to the environments</a></p>", title, msg);
-	ui_foot(j->out);
+	ui_error_body(j->out, title, msg, j->sv.cred.name[0] != '\0' ?
+	    &j->sv : NULL);
 }
 
 void

@@ -43,6 +43,9 @@ void	hf(struct evbuffer *b, const char *fmt, ...);
 void	ui_head(struct evbuffer *b, const char *title,
 	    const struct session_view *sv);
 void	ui_foot(struct evbuffer *b);
+/* An error page's HTML: a heading and the message, whole. */
+void	ui_error_body(struct evbuffer *b, const char *title, const char *msg,
+	    const struct session_view *sv);
 /* A whole error page: status, a heading and the message. */
 void	ui_error_page(struct uijob *j, int status, const char *title,
 	    const char *msg);

@@ -316,7 +316,7 @@ out:
 }
 
 static void
-history_row(struct evbuffer *b, struct uijob *j, const char *env,
+history_row(struct evbuffer *b, const char *env,
     const char *app, const json_t *rec, json_int_t cur, int may)
 {
 	const json_t *v = json_object_get(rec, "version");
@@ -349,7 +349,6 @@ history_row(struct evbuffer *b, struct uijob *j, const char *env,
 		hf(b, "<a class=\"rollback\" href=\"/ui/env/%u/app/%u/rollback"
 		    "?to=%I\">Roll back to this</a>", env, app, seq);
 	hf(b, "</td></tr>");
-	(void)j;
 }
 
 static void
@@ -385,7 +384,7 @@ page_app(struct uijob *j, const char *env, const char *app)
 		json_array_foreach(hist, i, rec) {
 			if (i == HISTORY_PAGE)
 				break;
-			history_row(j->out, j, env, app, rec, cur, may);
+			history_row(j->out, env, app, rec, cur, may);
 		}
 		hf(j->out, "</tbody></table></div>");
 	}

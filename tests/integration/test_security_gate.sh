@@ -104,14 +104,25 @@ check_match "connections over the per-address cap are refused at once" "opened [
 check_match "the refusal is logged" "too many connections from this address" "$(cat "$DAEMON_LOG")"
 stop_daemon
 
+# start_limited DATA LOG ULIMIT-ARGS...: augerd (no SSH, $AUGERD_ARGS)
+# under `ulimit ULIMIT-ARGS`, in the background, with its log in LOG; sets
+# LIM_PID once DATA/http.addr is written (or after 5 s).
+start_limited() {
+	local data=$1 log=$2 i
+	shift 2
+	mkdir -p "$data"
+	# shellcheck disable=SC2086
+	(ulimit "$@"; exec "$AUGERD" --data "$data" --http 127.0.0.1:0 --ssh off $AUGERD_ARGS) >"$log" 2>&1 &
+	LIM_PID=$!
+	track "$LIM_PID"
+	for i in $(seq 1 50); do [ -s "$data/http.addr" ] && break; sleep 0.1; done
+}
+
 # At the descriptor limit: accepting pauses, nothing spins, the log stays short.
 DATA2=$T/data-fd
-mkdir -p "$DATA2"
 AUGERD_ARGS="--request-timeout 30 --max-conns 1000 --max-conns-per-addr 0"
-(ulimit -n 128; exec "$AUGERD" --data "$DATA2" --http 127.0.0.1:0 --ssh off $AUGERD_ARGS) >"$T/fd.log" 2>&1 &
-FDPID=$!
-track "$FDPID"
-for i in $(seq 1 50); do [ -s "$DATA2/http.addr" ] && break; sleep 0.1; done
+start_limited "$DATA2" "$T/fd.log" -n 128
+FDPID=$LIM_PID
 FDPORT=$(sed 's/.*://' "$DATA2/http.addr")
 t0=$(awk '{print $14 + $15}' "/proc/$FDPID/stat")
 out=$($HOSTILE idle 127.0.0.1 "$FDPORT" 127.0.0.2 200 5)
@@ -129,11 +140,9 @@ kill -TERM "$FDPID"; wait "$FDPID" 2>/dev/null
 HARD=$(ulimit -H -n)
 if [ "$HARD" = unlimited ] || [ "$HARD" -gt 256 ]; then
 	DATA3=$T/data-nofile
-	mkdir -p "$DATA3"
-	(ulimit -S -n 256; exec "$AUGERD" --data "$DATA3" --http 127.0.0.1:0 --ssh off) >"$T/nofile.log" 2>&1 &
-	NFPID=$!
-	track "$NFPID"
-	for i in $(seq 1 50); do [ -s "$DATA3/http.addr" ] && break; sleep 0.1; done
+	AUGERD_ARGS=
+	start_limited "$DATA3" "$T/nofile.log" -S -n 256
+	NFPID=$LIM_PID
 	soft=$(awk '/^Max open files/ {print $4}' "/proc/$NFPID/limits")
 	check_eq "started under ulimit -S -n 256: the soft limit is raised to the hard one" "$HARD" "$soft"
 	check_match "... and logged with the cap that follows (N file descriptors)" \

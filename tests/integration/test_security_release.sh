@@ -193,6 +193,19 @@ GS=$T/gs
 pl_clone_gitops staging "$GS" "$DEP"
 
 # try DIR TOKEN MSG: commit DIR, remember staging's main, push.
+# peak_kb: the daemon's peak RSS (VmHWM) in kB.
+peak_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+# peak_grew_under KB NAME: the peak RSS grew by less than KB since HWM0.
+peak_grew_under() {
+	local hwm1
+	hwm1=$(peak_kb)
+	if [ -n "$hwm1" ] && [ "$((hwm1 - ${HWM0:-0}))" -lt "$1" ]; then
+		ok "$2 (peak RSS ${HWM0:-?} kB -> $hwm1 kB, under +$(($1 / 1024)) MB)"
+	else
+		fail "$2" "peak RSS ${HWM0:-?} kB -> ${hwm1:-?} kB (grew by $(($1 / 1024)) MB or more)"
+	fi
+}
+
 try() {
 	commit_files "$1" "$3"
 	R0=$(pl_gref staging)
@@ -290,19 +303,14 @@ pl_reset "$GS"
 # 300 MB of zeros (a sparse file; git streams it): refused from its header.
 git -C "$GS" config core.bigFileThreshold 1m
 truncate -s 300M "$GS/web/huge.yaml"
-HWM0=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+HWM0=$(peak_kb)
 try "$GS" "$DEP" "web: 300 MB"
 rm -f "$GS/web/huge.yaml"
 # --max-blob (100 MiB by default) refuses it while the pack is read; the
 # per-file limit would refuse it from the object header otherwise.
 refused "web/huge.yaml of 300 MB" "web/huge\\.yaml is 314572800 bytes, $LIMIT_RE|unpacker error"
 check_match "... the reason is on the terminal" "inflates to 314572800 bytes; the limit \\(--max-blob\\)|web/huge\\.yaml is 314572800 bytes" "$PUSH_OUT"
-HWM1=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
-if [ -n "$HWM1" ] && [ "$((HWM1 - ${HWM0:-0}))" -lt 153600 ]; then
-	ok "... refused without inflating it (peak RSS ${HWM0:-?} kB -> $HWM1 kB)"
-else
-	fail "... refused without inflating it" "peak RSS ${HWM0:-?} kB -> ${HWM1:-?} kB (grew by 150 MB or more)"
-fi
+peak_grew_under 153600 "... refused without inflating it"
 pl_reset "$GS"
 check "daemon alive after the 300 MB push" daemon_alive
 
@@ -605,16 +613,11 @@ pl_clone_gitops staging "$GH" "$DEP"
 git -C "$GH" config core.bigFileThreshold 1m
 mkdir -p "$GH/web"
 truncate -s 300M "$GH/web/huge.yaml"
-HWM0=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+HWM0=$(peak_kb)
 try "$GH" "$DEP" "web: 300 MB, under --max-blob"
 rm -f "$GH/web/huge.yaml"
 refused "web/huge.yaml of 300 MB under --max-blob 400 MiB" "web/huge\\.yaml is 314572800 bytes, $LIMIT_RE"
 check_match "... refused by the per-file limit, not the pack scanner" "remote: web/huge\\.yaml is 314572800 bytes, $LIMIT_RE" "$PUSH_OUT"
-HWM1=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
-if [ -n "$HWM1" ] && [ "$((HWM1 - ${HWM0:-0}))" -lt 51200 ]; then
-	ok "... without inflating it (peak RSS ${HWM0:-?} kB -> $HWM1 kB, under +50 MB)"
-else
-	fail "... without inflating it" "peak RSS ${HWM0:-?} kB -> ${HWM1:-?} kB (grew by 50 MB or more)"
-fi
+peak_grew_under 51200 "... without inflating it"
 check "daemon alive after it" daemon_alive
 finish
