@@ -809,15 +809,14 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	int i, known;
 
 	(void)arg;
-	if (env == NULL) {
-		api_fail(a, 400, "?env= is required");
-		return;
-	}
 	/*
-	 * An env that does not exist gets the same 401 as a bad signature,
-	 * after the same work: the answer tells nothing of which envs exist.
+	 * An env that does not exist (or none named) gets the same 401 as a
+	 * bad signature, after the same work: the answer tells nothing of
+	 * which envs exist.
 	 */
-	known = ag_env_name_check(env, NULL) == 0 &&
+	if (env == NULL)
+		env = "";
+	known = *env != '\0' && ag_env_name_check(env, NULL) == 0 &&
 	    ag_env_get(&rec, augerd.store, env, NULL) == 0;
 	key = known ? json_string_value(json_object_get(rec, "eventsToken")) :
 	    NULL;
@@ -831,11 +830,11 @@ deploy_flux_events(struct apijob *a, const char *arg)
 	log_text(shown, sizeof shown, env, AG_ENV_MAX);
 	if (strncmp(p, "sha256=", 7) != 0 || strlen(p + 7) != 64 ||
 	    CRYPTO_memcmp(p + 7, hex, 64) != 0 || !known) {
-		log_info("flux event for %s: %s", shown, known ?
-		    "bad signature" : "no such env");
+		log_info("flux event for %s: %s", *env ? shown : "(no ?env=)",
+		    known ? "bad signature" : "no such env");
 		api_fail(a, 401, "bad or missing "
-		    "X-Signature (sha256=HMAC of the body with the env's events "
-		    "token)");
+		    "X-Signature (sha256=HMAC of the body with the events "
+		    "token of the env named by ?env=)");
 		goto out;
 	}
 	if ((ev = api_body(a)) == NULL)

@@ -1085,8 +1085,12 @@ static void
 spool_pump(struct gitjob *g)
 {
 	struct spool *sp = g->sp;
-	uint64_t w = atomic_load(&sp->written);
+	/*
+	 * The state first: a complete build's last byte is then counted in
+	 * written (read second); the other order could end g's reply short.
+	 */
 	int st = atomic_load(&sp->state);
+	uint64_t w = atomic_load(&sp->written);
 	struct evbuffer_iovec v;
 	struct evbuffer *b;
 	ssize_t n;

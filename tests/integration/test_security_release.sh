@@ -541,6 +541,8 @@ B1=$API_BODY
 api POST "/api/flux-events?env=staging" '{"reason":"x"}' ""
 check_eq "... the same answer whether the env exists or not" "$API_BODY" "$B1"
 expect_error "unsigned event, env Bad_Name" 401 POST "/api/flux-events?env=Bad_Name" '{"reason":"x"}' "$SIG401" ""
+expect_error "unsigned event, no ?env= at all" 401 POST "/api/flux-events" '{"reason":"x"}' "$SIG401" ""
+check_eq "... the same answer as for an env that exists" "$B1" "$API_BODY"
 
 # sig_event ENV KEY BODY: POST a body signed with KEY.
 sig_event() {
