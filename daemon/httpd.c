@@ -34,7 +34,6 @@
 #define HTTPD_PIPE_HIGH		(1024 * 1024)	/* streamed body buffered */
 #define HTTPD_WRITE_LOW		(256 * 1024)	/* "drained" below this */
 #define HTTPD_IDLE_SECS		120	/* keep-alive, or a stalled write */
-#define HTTPD_MAX_REQUEST_SECS	3600
 #define HTTPD_RATE_WINDOW	10	/* seconds per min-rate check */
 #define HTTPD_PEER_BUCKETS	4096
 #define HTTPD_EMFILE_PAUSE_MS	250
@@ -1108,7 +1107,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			break;
 		case CONN_BODY:
-			if (now - c->since > HTTPD_MAX_REQUEST_SECS) {
+			if (now - c->since > httpd_lim.body_secs) {
 				body_fail(c->req, 408, "request body not "
 				    "received in time");
 				continue;

@@ -22,6 +22,7 @@ struct httpd_limits {
 	int	max_conns_per_addr;	/* 0: no per-address cap */
 	size_t	body_min_rate;		/* bytes/s a body must keep up */
 	int	head_secs;		/* to send a whole request head */
+	int	body_secs;		/* to send a whole request body */
 };
 
 /*

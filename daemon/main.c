@@ -45,6 +45,7 @@ struct augerd augerd;
 #define MAIN_MIN_RATE	1024
 #define MAIN_MAX_CONNS	4096
 #define MAIN_HEAD_SECS	20
+#define MAIN_BODY_SECS	3600	/* --body-timeout */
 #define MAIN_GRACE_SECS	30	/* --shutdown-grace */
 #define MAIN_CUT_SECS	5	/* after the cut, for workers to return */
 
@@ -133,6 +134,8 @@ usage(FILE *f)
 "  --request-timeout SECS\n"
 "                      time to send a request head, from connecting or\n"
 "                      from its first byte (default %d)\n"
+"  --body-timeout SECS time to send a whole request body, however fast\n"
+"                      it comes (default %d)\n"
 "  --max-queued N      pack builds, and pushes, waiting for a worker; past\n"
 "                      it a git client gets ERR \"busy\" (default %d)\n"
 "  --index-size BYTES  the release index's map to start with (default 8G;\n"
@@ -165,7 +168,8 @@ usage(FILE *f)
 "  --debug             more logging\n"
 "  --version, --help\n", (unsigned long)(512UL << 20),
 	    (unsigned long)AG_RECEIVE_MAX_BLOB, MAIN_PER_ADDR, 10,
-	    MAIN_MIN_RATE, MAIN_HEAD_SECS, WORKER_MAX_QUEUED_PACK,
+	    MAIN_MIN_RATE, MAIN_HEAD_SECS, MAIN_BODY_SECS,
+	    WORKER_MAX_QUEUED_PACK,
 	    AG_MAINTAIN_GRACE, MAIN_GRACE_SECS, SESSION_TTL_DEFAULT,
 	    SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
@@ -360,6 +364,7 @@ main(int argc, char **argv)
 		{ "max-conns-per-addr", required_argument, NULL, 'A' },
 		{ "body-min-rate", required_argument, NULL, 'R' },
 		{ "request-timeout", required_argument, NULL, 'T' },
+		{ "body-timeout", required_argument, NULL, 'b' },
 		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "maint-grace", required_argument, NULL, 'M' },
 		{ "prewarm", required_argument, NULL, 'W' },
@@ -395,6 +400,7 @@ main(int argc, char **argv)
 	augerd.http_limits.max_conns_per_addr = MAIN_PER_ADDR;
 	augerd.http_limits.body_min_rate = MAIN_MIN_RATE;
 	augerd.http_limits.head_secs = MAIN_HEAD_SECS;
+	augerd.http_limits.body_secs = MAIN_BODY_SECS;
 	augerd.shutdown_grace = MAIN_GRACE_SECS;
 	augerd.ssh_startups_begin = SSH_STARTUPS_BEGIN;
 	augerd.ssh_startups_rate = SSH_STARTUPS_RATE;
@@ -450,6 +456,11 @@ main(int argc, char **argv)
 				return 2;
 			}
 			augerd.http_limits.head_secs = (int)v;
+			break;
+		case 'b':
+			if (int_flag("--body-timeout", optarg, 1, 86400,
+			    &augerd.http_limits.body_secs) < 0)
+				return 2;
 			break;
 		case 'g':
 			if (int_flag("--shutdown-grace", optarg, 0, 3600,

@@ -89,6 +89,22 @@ check_match "connections that send no request are cut at --request-timeout" "cut
 out=$($HOSTILE trickle 127.0.0.1 "$PORT" 127.0.0.2 3 18 "$DTOK")
 check_match "an authenticated body trickled at a byte per 5 s is cut (min rate)" "cut 3$" "$out"
 check_match "the cut says why (408 below the minimum rate)" "slower than the minimum rate" "$(cat "$DAEMON_LOG")"
+# A body that keeps coming, however slowly, still has a deadline: with
+# the rate check off, the trickle lives on until --body-timeout.
+stop_daemon
+AUGERD_ARGS="--request-timeout 3 --body-min-rate 0"
+start_daemon
+PORT=${ADDR##*:}
+out=$($HOSTILE trickle 127.0.0.1 "$PORT" 127.0.0.2 2 8 "$DTOK")
+check_match "control: with no minimum rate and the default body deadline, a trickle lives 8 s" "cut 0$" "$out"
+stop_daemon
+AUGERD_ARGS="--request-timeout 3 --body-min-rate 0 --body-timeout 3"
+start_daemon
+PORT=${ADDR##*:}
+out=$($HOSTILE trickle 127.0.0.1 "$PORT" 127.0.0.2 2 8 "$DTOK")
+check_match "a body still arriving at --body-timeout 3 is cut (the whole-body deadline)" "cut 2$" "$out"
+check_match "the cut says why (408, not received in time)" "request body not received in time" "$(cat "$DAEMON_LOG")"
+check "healthz answers after the cut" curl -sf --max-time 5 "$URL/healthz"
 stop_daemon
 
 AUGERD_ARGS="--request-timeout 30 --max-conns-per-addr 40"
