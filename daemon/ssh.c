@@ -45,6 +45,7 @@
 #include "pushdeploy.h"
 #include "repostate.h"
 #include "ssh.h"
+#include "sshfetch.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -633,6 +634,16 @@ chan_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* sshfetch's question: has the client sent more within ms? */
+static int
+chan_ready(void *ctx, int ms)
+{
+	struct session *ss = ctx;
+	int n = ssh_channel_poll_timeout(ss->chan, ms, 0);
+
+	return n == SSH_ERROR ? -1 : n > 0 || (n == SSH_EOF);
+}
+
 /*
  * Drains what the client still sends until its EOF (bounded), so that the
  * exit status reaches it before the channel closes.
@@ -680,7 +691,8 @@ run_git(struct session *ss, const char *cmd)
 	struct adv *adv = NULL;
 	struct ag_io io = { chan_read, chan_write, NULL, ss };
 	char name[AG_REPO_NAME_MAX + 1];
-	size_t updated = 0;
+	size_t updated = 0, bytes = 0;
+	enum sshfetch_how how = SSHFETCH_UNCACHED;
 	int v2, rc;
 
 	if (ag_sshcmd_parse(cmd, &svc, name, sizeof name, &err) < 0) {
@@ -728,8 +740,8 @@ run_git(struct session *ss, const char *cmd)
 			rc = chan_write(ss, adv->upload + adv->upload_raw,
 			    adv->upload_len - adv->upload_raw);
 			if (rc == 0)
-				rc = ag_upload_v0(repo, adv->refs, &io, &o,
-				    &err);
+				rc = sshfetch_v0(repo, name, adv->refs, &io,
+				    chan_ready, &err, &how, &bytes);
 		}
 	} else {
 		struct ag_receive_opts o = {
@@ -748,9 +760,19 @@ run_git(struct session *ss, const char *cmd)
 		if (rc == 0)
 			rc = ag_receive_pack(repo, &io, &o, &updated, &err);
 	}
-	log_info("ssh %s %s %s by %s: %s%s", ss->ip, ag_service_name(svc),
-	    name, ss->cred.name, rc < 0 || err.code ? "error: " : "ok",
-	    rc < 0 || err.code ? (err.code ? err.msg : "i/o") : "");
+	if (rc < 0 || err.code)
+		log_info("ssh %s %s %s by %s: error: %s", ss->ip,
+		    ag_service_name(svc), name, ss->cred.name,
+		    err.code ? err.msg : "i/o");
+	else if (how != SSHFETCH_UNCACHED)
+		log_info("ssh %s %s %s by %s: ok, %s (%zu bytes)", ss->ip,
+		    ag_service_name(svc), name, ss->cred.name,
+		    how == SSHFETCH_HIT ? "from the fetch cache" :
+		    how == SSHFETCH_SHARED ? "shared with the build in flight" :
+		    "built and kept in the fetch cache", bytes);
+	else
+		log_info("ssh %s %s %s by %s: ok", ss->ip,
+		    ag_service_name(svc), name, ss->cred.name);
 	finish(ss, rc < 0 ? 1 : 0, NULL);
 	adv_unref(adv);
 	git_repository_free(repo);

@@ -1,0 +1,44 @@
+/*
+ * SSH fetches through the fetch cache, with a single flight. A protocol v0
+ * request that sends its wants and then "done" without haves (a clone,
+ * Flux's fetch of a new revision) is the same bytes an HTTP client POSTs,
+ * keyed the same way (auger/cachekey.h): SSH and HTTP clients, and the
+ * pre-warm, share one entry. Identical requests over SSH at the same time
+ * share one build. Session threads only: this blocks.
+ */
+#ifndef DAEMON_SSHFETCH_H
+#define DAEMON_SSHFETCH_H
+
+#include <stddef.h>
+
+#include <git2.h>
+
+#include "auger/err.h"
+#include "auger/io.h"
+#include "auger/refs.h"
+
+/* How an exchange was answered, for the access log. */
+enum sshfetch_how {
+	SSHFETCH_UNCACHED,	/* negotiated (haves), or not a cacheable shape */
+	SSHFETCH_HIT,		/* from the fetch cache */
+	SSHFETCH_SHARED,	/* waited for an identical build in flight */
+	SSHFETCH_KEPT		/* built here and kept for the next */
+};
+
+/*
+ * Does the client have bytes for us within ms? 1 yes, 0 no, < 0 gone.
+ * Called on io's ctx.
+ */
+typedef int (*sshfetch_ready_fn)(void *ctx, int ms);
+
+/*
+ * Serves one v0 upload-pack exchange after the advertisement, as
+ * ag_upload_v0 does, from the cache when it can. *how and *bytes (the
+ * reply's size when it was whole in memory) say how.
+ */
+int	sshfetch_v0(git_repository *repo, const char *name,
+	    const struct ag_refs *refs, struct ag_io *io,
+	    sshfetch_ready_fn ready, struct ag_err *err,
+	    enum sshfetch_how *how, size_t *bytes);
+
+#endif
