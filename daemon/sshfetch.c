@@ -2,15 +2,8 @@
  * SSH fetches through the fetch cache (see sshfetch.h).
  *
  * Over SSH, upload-pack is one stateful exchange, not one request per
- * round as over HTTP. What a cacheable exchange looks like is read ahead
- * of the engine: the wants section up to its flush, then one packet that
- * must be "done". Everything read ahead is replayed to ag_upload_v0 when
- * the exchange is not cacheable, so the engine sees the stream untouched.
- *
- * The git CLI, asked for a shallow clone, waits for the server's shallow
- * lines before it sends "done"; go-git sends its whole request at once.
- * So after a deepen request the "done" is looked for only if it is
- * already on its way (SSHFETCH_DONE_WAIT_MS), never waited for.
+ * round as over HTTP. Whether an exchange is a cacheable one is read
+ * ahead of the engine (auger/peek.h), which is handed what was read.
  *
  * A build for the cache is made whole in memory (at most
  * PACKCACHE_MAX_ENTRY) before its own client is sent a byte, so the
@@ -25,28 +18,21 @@
 #include <time.h>
 
 #include "auger/cachekey.h"
-#include "auger/pkt.h"
+#include "auger/peek.h"
 #include "auger/upload.h"
 #include "packcache.h"
 #include "sshfetch.h"
 
-/* As much of a request as HTTP's cache considers (http.c cache_reply). */
-#define SSHFETCH_PEEK_MAX	65536
-#define SSHFETCH_DONE_WAIT_MS	10
 /* A waiter gives up on a build in flight after this and builds its own. */
 #define SSHFETCH_WAIT_SECS	300
 
 /*
- * One exchange: the request read ahead of the engine (replayed to it),
- * and, for a build for the cache, the reply held whole until it is built.
+ * One exchange: the request read ahead of the engine (handed back to
+ * it), and, for a build for the cache, the reply held whole until built.
  */
 struct exch {
-	unsigned char	 buf[SSHFETCH_PEEK_MAX];
-	size_t		 len;		/* read ahead */
-	size_t		 off;		/* replayed so far */
+	struct ag_peek	 in;
 	struct ag_io	*under;
-	int		 ended;		/* under said EOF */
-	/* capture */
 	struct flight	*f;
 	unsigned char	*out;
 	size_t		 outlen, outcap;
@@ -73,109 +59,17 @@ static struct flight *flights;
 static ssize_t
 exch_read(void *ctx, void *buf, size_t len)
 {
-	struct exch *p = ctx;
-	size_t n = p->len - p->off;
+	struct exch *x = ctx;
 
-	if (n == 0)
-		return p->ended ? 0 : p->under->read(p->under->ctx, buf, len);
-	if (n > len)
-		n = len;
-	memcpy(buf, p->buf + p->off, n);
-	p->off += n;
-	return (ssize_t)n;
+	return ag_peek_read(&x->in, buf, len);
 }
 
 static int
 exch_flush(void *ctx)
 {
-	struct exch *p = ctx;
+	struct exch *x = ctx;
 
-	return p->under->flush != NULL ? p->under->flush(p->under->ctx) : 0;
-}
-
-/* Reads until p holds want bytes: 0, or -1 at EOF, an error or the cap. */
-static int
-peek_fill(struct exch *p, size_t want)
-{
-	ssize_t n;
-
-	if (want > sizeof p->buf)
-		return -1;
-	while (p->len < want) {
-		n = p->under->read(p->under->ctx, p->buf + p->len,
-		    want - p->len);
-		if (n <= 0) {
-			/* The engine meets the same end after the replay. */
-			p->ended = n == 0;
-			return -1;
-		}
-		p->len += (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Reads one packet ahead: its length (0 for a flush, 1 and 2 for the
- * other special packets, 4.. for data, its payload at *payload), or -1.
- */
-static int
-peek_pkt(struct exch *p, const unsigned char **payload)
-{
-	char hdr[5];
-	size_t at = p->len;
-	int n;
-
-	if (peek_fill(p, at + 4) < 0)
-		return -1;
-	memcpy(hdr, p->buf + at, 4);
-	hdr[4] = '\0';
-	if ((n = ag_pkt_parse_len(hdr)) < 0 || n == 3)
-		return -1;
-	if (n >= 4 && peek_fill(p, at + (size_t)n) < 0)
-		return -1;
-	*payload = p->buf + at + 4;
-	return n;
-}
-
-static int
-starts(const unsigned char *p, int n, const char *word)
-{
-	size_t w = strlen(word);
-
-	return n >= 4 && (size_t)(n - 4) >= w && memcmp(p, word, w) == 0;
-}
-
-/*
- * Reads the request ahead: 1 when it is wants (and shallow, deepen or
- * filter lines), a flush and "done", the shape an identical later request
- * can be answered for from the cache. 0 otherwise; all is replayed.
- */
-static int
-peek_request(struct exch *p, sshfetch_ready_fn ready)
-{
-	const unsigned char *pl;
-	int n, lines = 0, deepen = 0;
-
-	for (;;) {
-		if ((n = peek_pkt(p, &pl)) < 0)
-			return 0;
-		if (n == 0)
-			break;
-		if (n < 4 || (lines == 0 && !starts(pl, n, "want ")))
-			return 0;
-		lines++;
-		if (starts(pl, n, "deepen"))
-			deepen = 1;
-	}
-	if (lines == 0)
-		return 0;	/* a bare flush: nothing wanted */
-	/* A shallow request's client may wait for our shallow lines. */
-	if (deepen && ready(p->under->ctx, SSHFETCH_DONE_WAIT_MS) <= 0)
-		return 0;
-	if ((n = peek_pkt(p, &pl)) < 4)
-		return 0;
-	return (n == 8 && memcmp(pl, "done", 4) == 0) ||
-	    (n == 9 && memcmp(pl, "done\n", 5) == 0);
+	return x->under->flush != NULL ? x->under->flush(x->under->ctx) : 0;
 }
 
 static struct flight **
@@ -340,7 +234,7 @@ run_engine(git_repository *repo, const struct ag_refs *refs, struct exch *x,
 
 int
 sshfetch_v0(git_repository *repo, const char *name,
-    const struct ag_refs *refs, struct ag_io *io, sshfetch_ready_fn ready,
+    const struct ag_refs *refs, struct ag_io *io, ag_peek_ready_fn ready,
     struct ag_err *err, enum sshfetch_how *how, size_t *bytes)
 {
 	struct packcache_entry *e;
@@ -354,11 +248,12 @@ sshfetch_v0(git_repository *repo, const char *name,
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return ag_err_set(err, AG_EINTERNAL, "out of memory");
 	x->under = io;
-	if (!peek_request(x, ready)) {
+	ag_peek_init(&x->in, io);
+	if (!ag_peek_request(&x->in, ready)) {
 		rc = run_engine(repo, refs, x, NULL, err, &kept);
 		goto out;
 	}
-	ag_cachekey(key, name, refs->state, 0, x->buf, x->len);
+	ag_cachekey(key, name, refs->state, 0, x->in.buf, x->in.len);
 	if ((e = packcache_get(key)) != NULL) {
 		*how = SSHFETCH_HIT;
 		rc = serve_entry(io, e, bytes);

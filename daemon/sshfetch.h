@@ -15,6 +15,7 @@
 
 #include "auger/err.h"
 #include "auger/io.h"
+#include "auger/peek.h"
 #include "auger/refs.h"
 
 /* How an exchange was answered, for the access log. */
@@ -25,11 +26,6 @@ enum sshfetch_how {
 	SSHFETCH_KEPT		/* built here and kept for the next */
 };
 
-/*
- * Does the client have bytes for us within ms? 1 yes, 0 no, < 0 gone.
- * Called on io's ctx.
- */
-typedef int (*sshfetch_ready_fn)(void *ctx, int ms);
 
 /*
  * Serves one v0 upload-pack exchange after the advertisement, as
@@ -38,7 +34,7 @@ typedef int (*sshfetch_ready_fn)(void *ctx, int ms);
  */
 int	sshfetch_v0(git_repository *repo, const char *name,
 	    const struct ag_refs *refs, struct ag_io *io,
-	    sshfetch_ready_fn ready, struct ag_err *err,
+	    ag_peek_ready_fn ready, struct ag_err *err,
 	    enum sshfetch_how *how, size_t *bytes);
 
 #endif
