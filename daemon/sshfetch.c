@@ -6,13 +6,15 @@
  * ahead of the engine (auger/peek.h), which is handed what was read.
  *
  * A build for the cache is made whole in memory (at most
- * PACKCACHE_MAX_ENTRY) before its own client is sent a byte, so the
- * identical requests waiting on it are never held back by that client's
- * pace. A reply that grows past the limit is streamed from there on and
- * the waiters build their own.
+ * PACKCACHE_MAX_ENTRY, and SSHFETCH_HELD_MAX for all builds at once)
+ * before its own client is sent a byte, so the identical requests waiting
+ * on it are never held back by that client's pace. A reply that grows
+ * past either limit is streamed from there on and the waiters build their
+ * own.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,6 +157,39 @@ flight_wait(const unsigned char key[32], struct flight **lead)
 	return f;
 }
 
+/* The bytes every leader holds at once: past it, replies stream. */
+#define SSHFETCH_HELD_MAX	PACKCACHE_MAX_TOTAL
+
+static _Atomic size_t held;
+
+/* Lets x's held reply go (and its part of the budget). */
+static void
+exch_let_go(struct exch *x)
+{
+	atomic_fetch_sub(&held, x->outcap);
+	free(x->out);
+	x->out = NULL;
+	x->outlen = x->outcap = 0;
+}
+
+/*
+ * Not to be kept (too large, or the budget is spent): the waiters build
+ * their own now, and what was held goes out, then the rest streams.
+ */
+static int
+exch_spill(struct exch *x)
+{
+	int rc = 0;
+
+	x->spilled = 1;
+	if (x->f != NULL)
+		flight_end(x->f, 0);
+	if (x->outlen > 0)
+		rc = x->under->write(x->under->ctx, x->out, x->outlen);
+	exch_let_go(x);
+	return rc;
+}
+
 /* The engine's writes: straight through, or held for the cache. */
 static int
 exch_write(void *ctx, const void *buf, size_t len)
@@ -163,30 +198,28 @@ exch_write(void *ctx, const void *buf, size_t len)
 	unsigned char *nb;
 	size_t cap;
 
-	if (!x->capture || x->spilled)
-		return x->under->write(x->under->ctx, buf, len);
-	if (x->outlen + len > PACKCACHE_MAX_ENTRY) {
-		/* Too large to keep: the waiters build their own now. */
-		x->spilled = 1;
-		if (x->f != NULL)
-			flight_end(x->f, 0);
-		if (x->outlen > 0 && x->under->write(x->under->ctx, x->out,
-		    x->outlen) < 0)
-			return -1;
-		free(x->out);
-		x->out = NULL;
-		x->outlen = x->outcap = 0;
-		return x->under->write(x->under->ctx, buf, len);
-	}
-	if (x->outlen + len > x->outcap) {
+	if (x->capture && !x->spilled && x->outlen + len > x->outcap) {
 		cap = x->outcap ? x->outcap : 65536;
 		while (cap < x->outlen + len)
 			cap *= 2;
-		if ((nb = realloc(x->out, cap)) == NULL)
-			return -1;
-		x->out = nb;
-		x->outcap = cap;
+		if (x->outlen + len > PACKCACHE_MAX_ENTRY ||
+		    atomic_fetch_add(&held, cap - x->outcap) + cap -
+		    x->outcap > SSHFETCH_HELD_MAX) {
+			if (x->outlen + len <= PACKCACHE_MAX_ENTRY)
+				atomic_fetch_sub(&held, cap - x->outcap);
+			if (exch_spill(x) < 0)
+				return -1;
+		} else if ((nb = realloc(x->out, cap)) == NULL) {
+			atomic_fetch_sub(&held, cap - x->outcap);
+			if (exch_spill(x) < 0)
+				return -1;
+		} else {
+			x->out = nb;
+			x->outcap = cap;
+		}
 	}
+	if (!x->capture || x->spilled)
+		return x->under->write(x->under->ctx, buf, len);
 	memcpy(x->out + x->outlen, buf, len);
 	x->outlen += len;
 	return 0;
@@ -281,7 +314,7 @@ sshfetch_v0(git_repository *repo, const char *name,
 		*bytes = x->outlen;
 	}
 out:
-	free(x->out);
+	exch_let_go(x);
 	free(x);
 	return rc;
 }
