@@ -148,35 +148,6 @@ object_id(git_oid *id, int type, const unsigned char *data, size_t len)
 	    GIT_OBJECT_BLOB : GIT_OBJECT_TAG);
 }
 
-/* The entry header: type and size (and the OFS_DELTA offset encoding). */
-static int
-put_header(struct buf *b, int type, size_t size)
-{
-	unsigned char h[16];
-	size_t n = 0;
-
-	h[n] = (unsigned char)((type << 4) | (size & 0x0f));
-	size >>= 4;
-	while (size) {
-		h[n++] |= 0x80;
-		h[n] = size & 0x7f;
-		size >>= 7;
-	}
-	return put(b, h, n + 1);
-}
-
-static int
-put_ofs(struct buf *b, size_t rel)
-{
-	unsigned char h[16];
-	int pos = 15;
-
-	h[pos] = rel & 0x7f;
-	while (rel >>= 7)
-		h[--pos] = 0x80 | (--rel & 0x7f);
-	return put(b, h + pos, (size_t)(16 - pos));
-}
-
 int
 ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
     size_t inlen, struct ag_err *err)
@@ -185,13 +156,14 @@ ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
 	struct entry *ents = NULL;
 	struct ag_oidset ids;
 	const unsigned char *p = in, *end;
-	unsigned char *data = NULL, c;
+	unsigned char *data = NULL, h8[AG_PACK_HEAD_MAX];
+	struct ag_pack_head h;
 	uint32_t count, i;
 	size_t size, used, len;
 	unsigned char sum[32];
 	unsigned int sumlen;
 	git_oid id, base_id;
-	int type, shift, v, r = -1;
+	int type, hn, v, r = -1;
 
 	ag_oidset_init(&ids);
 	ag_io_buf_init(&b.io, &b.b);
@@ -209,26 +181,16 @@ ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
 		const unsigned char *hdr = p;
 		int base = -1;
 
-		if (p >= end)
+		if (p >= end || (hn = ag_pack_head_read(p, (size_t)(end - p),
+		    &h)) < 0 || h.size > PACK_MAX_OBJECT)
 			goto bad;
-		c = *p++;
-		type = (c >> 4) & 7;
-		size = c & 0x0f;
-		shift = 4;
-		while (c & 0x80) {
-			if (p >= end || shift > 56)
-				goto bad;
-			c = *p++;
-			size |= (size_t)(c & 0x7f) << shift;
-			shift += 7;
-		}
+		type = h.type;
+		size = (size_t)h.size;
 		if (type == OBJ_OFS_DELTA)
 			goto keep;	/* already offsets: nothing to do */
+		p += hn;
 		if (type == OBJ_REF_DELTA) {
-			if (end - p < 20)
-				goto bad;
-			git_oid_fromraw(&base_id, p);
-			p += 20;
+			git_oid_fromraw(&base_id, h.base_id);
 			if (ag_oidset_get(&ids, &base_id, &v))
 				base = v;
 		}
@@ -249,8 +211,8 @@ ag_packofs(unsigned char **out, size_t *outlen, const unsigned char *in,
 			data = NULL;
 			e->data = full;
 			e->len = len;
-			if (put_header(&b, OBJ_OFS_DELTA, size) < 0 ||
-			    put_ofs(&b, e->out_off - be->out_off) < 0 ||
+			if (put(&b, h8, ag_pack_head_put(h8, OBJ_OFS_DELTA,
+			    size, e->out_off - be->out_off, NULL)) < 0 ||
 			    put(&b, p, used) < 0)
 				goto oom;
 		} else if (type == OBJ_REF_DELTA) {

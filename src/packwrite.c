@@ -345,51 +345,19 @@ static int
 entry_head(const struct pw_pack *k, uint64_t off, uint64_t end,
     struct pw_obj *ob, uint64_t *base_off, const unsigned char **base_id)
 {
-	const unsigned char *p = k->pack;
-	uint64_t i = off, size;
-	unsigned shift = 4;
-	unsigned c;
+	struct ag_pack_head h;
+	int n;
 
-	if (i >= end)
+	if (off >= end || (n = ag_pack_head_read(k->pack + off,
+	    (size_t)(end - off), &h)) < 0 ||
+	    (h.type == OBJ_OFS_DELTA && h.ofs > off))
 		return -1;
-	c = p[i++];
-	ob->kind = (c >> 4) & 7;
-	size = c & 15;
-	while (c & 0x80) {
-		if (i >= end || shift > 57)
-			return -1;
-		c = p[i++];
-		size |= (uint64_t)(c & 0x7f) << shift;
-		shift += 7;
-	}
-	ob->size = size;
-	*base_off = 0;
-	*base_id = NULL;
-	if (ob->kind == OBJ_OFS_DELTA) {
-		uint64_t ofs;
-
-		if (i >= end)
-			return -1;
-		c = p[i++];
-		ofs = c & 127;
-		while (c & 128) {
-			if (i >= end || ofs >= (UINT64_MAX >> 8))
-				return -1;
-			c = p[i++];
-			ofs = ((ofs + 1) << 7) | (c & 127);
-		}
-		if (ofs == 0 || ofs > off)
-			return -1;
-		*base_off = off - ofs;
-	} else if (ob->kind == OBJ_REF_DELTA) {
-		if (end - i < 20)
-			return -1;
-		*base_id = p + i;
-		i += 20;
-	} else if (ob->kind < OBJ_COMMIT || ob->kind > OBJ_TAG)
-		return -1;
-	ob->data = i;
-	return i < end ? 0 : -1;
+	ob->kind = h.type;
+	ob->size = h.size;
+	*base_off = h.type == OBJ_OFS_DELTA ? off - h.ofs : 0;
+	*base_id = h.base_id;
+	ob->data = off + (uint64_t)n;
+	return ob->data < end ? 0 : -1;
 }
 
 /* Finds where list object i is stored and whether its delta can stay. */
@@ -497,31 +465,10 @@ static int
 put_head(struct pw *w, int kind, uint64_t size, uint64_t rel,
     const git_oid *base)
 {
-	unsigned char h[10 + 10 + GIT_OID_RAWSZ];
-	size_t n = 0;
-	unsigned char c = (unsigned char)(kind << 4 | (size & 15));
+	unsigned char h[AG_PACK_HEAD_MAX];
 
-	size >>= 4;
-	while (size) {
-		h[n++] = c | 0x80;
-		c = size & 0x7f;
-		size >>= 7;
-	}
-	h[n++] = c;
-	if (kind == OBJ_OFS_DELTA) {
-		unsigned char o[10];
-		size_t pos = sizeof o - 1;
-
-		o[pos] = rel & 127;
-		while (rel >>= 7)
-			o[--pos] = 128 | (--rel & 127);
-		memcpy(h + n, o + pos, sizeof o - pos);
-		n += sizeof o - pos;
-	} else if (kind == OBJ_REF_DELTA) {
-		memcpy(h + n, base->id, GIT_OID_RAWSZ);
-		n += GIT_OID_RAWSZ;
-	}
-	return pw_put(w, h, n);
+	return pw_put(w, h, ag_pack_head_put(h, kind, size, rel,
+	    base != NULL ? base->id : NULL));
 }
 
 /* Whether the stored bytes of ob match the CRC its index keeps. */
