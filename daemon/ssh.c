@@ -723,8 +723,6 @@ run_git(struct session *ss, const char *cmd)
 	}
 	v2 = svc == AG_SVC_UPLOAD && strstr(ss->git_protocol, "version=2");
 	if (svc == AG_SVC_UPLOAD) {
-		struct ag_upload_opts o = { .stateless = 0 };
-
 		if (v2) {
 			char *caps = NULL;
 			size_t clen;
@@ -734,8 +732,8 @@ run_git(struct session *ss, const char *cmd)
 				rc = chan_write(ss, caps, clen);
 			free(caps);
 			if (rc == 0)
-				rc = ag_upload_v2(repo, adv->refs, &io, &o,
-				    &err);
+				rc = sshfetch_v2(repo, name, adv->refs, &io,
+				    &err, &how, &bytes);
 		} else {
 			rc = chan_write(ss, adv->upload + adv->upload_raw,
 			    adv->upload_len - adv->upload_raw);

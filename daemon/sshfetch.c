@@ -237,19 +237,23 @@ serve_entry(struct ag_io *io, struct packcache_entry *e, size_t *bytes)
 }
 
 /*
- * Runs the engine on the replayed request. With capture, the reply is
- * held, kept in the cache when whole and clean, and then sent.
+ * Runs the engine on the replayed request: v0's whole exchange, or one v2
+ * command (with stateless, which the read-ahead ended after it). With
+ * capture, the reply is held, kept in the cache when whole and clean, and
+ * then sent.
  */
 static int
 run_engine(git_repository *repo, const struct ag_refs *refs, struct exch *x,
-    const unsigned char *key, struct ag_err *err, int *kept)
+    int v2, int stateless, const unsigned char *key, struct ag_err *err,
+    int *kept)
 {
 	struct ag_io io = { exch_read, exch_write, exch_flush, x };
-	struct ag_upload_opts o = { .stateless = 0 };
+	struct ag_upload_opts o = { .stateless = stateless };
 	int rc;
 
 	*kept = 0;
-	rc = ag_upload_v0(repo, refs, &io, &o, err);
+	rc = v2 ? ag_upload_v2(repo, refs, &io, &o, err) :
+	    ag_upload_v0(repo, refs, &io, &o, err);
 	if (!x->capture || x->spilled)
 		return rc;
 	if (rc == 0 && err->code == 0 && x->outlen > 0) {
@@ -265,46 +269,38 @@ run_engine(git_repository *repo, const struct ag_refs *refs, struct exch *x,
 	return rc;
 }
 
-int
-sshfetch_v0(git_repository *repo, const char *name,
-    const struct ag_refs *refs, struct ag_io *io, ag_peek_ready_fn ready,
-    struct ag_err *err, enum sshfetch_how *how, size_t *bytes)
+/*
+ * Answers the cacheable request read ahead into x: from the cache, from
+ * an identical build in flight, or from its own build, kept.
+ */
+static int
+serve_cacheable(git_repository *repo, const char *name,
+    const struct ag_refs *refs, struct exch *x, int v2, struct ag_err *err,
+    enum sshfetch_how *how, size_t *bytes)
 {
 	struct packcache_entry *e;
 	struct flight *f, *lead;
-	struct exch *x;
 	unsigned char key[32];
 	int rc, kept;
 
-	*how = SSHFETCH_UNCACHED;
-	*bytes = 0;
-	if ((x = calloc(1, sizeof *x)) == NULL)
-		return ag_err_set(err, AG_EINTERNAL, "out of memory");
-	x->under = io;
-	ag_peek_init(&x->in, io);
-	if (!ag_peek_request(&x->in, ready)) {
-		rc = run_engine(repo, refs, x, NULL, err, &kept);
-		goto out;
-	}
-	ag_cachekey(key, name, refs->state, 0, x->in.buf, x->in.len);
+	ag_cachekey(key, name, refs->state, v2, x->in.buf, x->in.len);
 	if ((e = packcache_get(key)) != NULL) {
 		*how = SSHFETCH_HIT;
-		rc = serve_entry(io, e, bytes);
-		goto out;
+		return serve_entry(x->under, e, bytes);
 	}
 	if ((f = flight_wait(key, &lead)) != NULL) {
 		e = f->ok ? packcache_get(key) : NULL;
 		flight_release(f);
 		if (e != NULL) {
 			*how = SSHFETCH_SHARED;
-			rc = serve_entry(io, e, bytes);
-			goto out;
+			return serve_entry(x->under, e, bytes);
 		}
 		/* Failed, too large, or gone already: its own build. */
 	}
 	x->capture = 1;
+	x->spilled = 0;
 	x->f = lead;
-	rc = run_engine(repo, refs, x, key, err, &kept);
+	rc = run_engine(repo, refs, x, v2, 1, key, err, &kept);
 	if (lead != NULL) {
 		flight_end(lead, kept);
 		flight_release(lead);
@@ -313,8 +309,78 @@ sshfetch_v0(git_repository *repo, const char *name,
 		*how = SSHFETCH_KEPT;
 		*bytes = x->outlen;
 	}
-out:
+	exch_let_go(x);
+	x->capture = 0;
+	x->f = NULL;
+	return rc;
+}
+
+static struct exch *
+exch_new(struct ag_io *io)
+{
+	struct exch *x = calloc(1, sizeof *x);
+
+	if (x != NULL) {
+		x->under = io;
+		ag_peek_init(&x->in, io);
+	}
+	return x;
+}
+
+static void
+exch_free(struct exch *x)
+{
 	exch_let_go(x);
 	free(x);
+}
+
+int
+sshfetch_v0(git_repository *repo, const char *name,
+    const struct ag_refs *refs, struct ag_io *io, ag_peek_ready_fn ready,
+    struct ag_err *err, enum sshfetch_how *how, size_t *bytes)
+{
+	struct exch *x;
+	int rc, kept;
+
+	*how = SSHFETCH_UNCACHED;
+	*bytes = 0;
+	if ((x = exch_new(io)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	if (ag_peek_request(&x->in, ready))
+		rc = serve_cacheable(repo, name, refs, x, 0, err, how, bytes);
+	else
+		rc = run_engine(repo, refs, x, 0, 0, NULL, err, &kept);
+	exch_free(x);
+	return rc;
+}
+
+int
+sshfetch_v2(git_repository *repo, const char *name,
+    const struct ag_refs *refs, struct ag_io *io, struct ag_err *err,
+    enum sshfetch_how *how, size_t *bytes)
+{
+	struct exch *x;
+	int rc = 0, fetch, kept, got;
+
+	*how = SSHFETCH_UNCACHED;
+	*bytes = 0;
+	if ((x = exch_new(io)) == NULL)
+		return ag_err_set(err, AG_EINTERNAL, "out of memory");
+	while (rc == 0 && err->code == 0 &&
+	    (got = ag_peek_command(&x->in, &fetch)) != 0) {
+		if (got < 0) {
+			/* The engine takes it from here, and reports. */
+			rc = run_engine(repo, refs, x, 1, 0, NULL, err, &kept);
+			break;
+		}
+		if (fetch) {
+			*how = SSHFETCH_UNCACHED;
+			*bytes = 0;
+			rc = serve_cacheable(repo, name, refs, x, 1, err, how,
+			    bytes);
+		} else
+			rc = run_engine(repo, refs, x, 1, 1, NULL, err, &kept);
+	}
+	exch_free(x);
 	return rc;
 }

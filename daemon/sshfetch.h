@@ -1,7 +1,8 @@
 /*
  * SSH fetches through the fetch cache, with a single flight. A protocol v0
  * request that sends its wants and then "done" without haves (a clone,
- * Flux's fetch of a new revision) is the same bytes an HTTP client POSTs,
+ * Flux's fetch of a new revision), or a v2 fetch command of that shape, is
+ * the same bytes an HTTP client POSTs,
  * keyed the same way (auger/cachekey.h): SSH and HTTP clients, and the
  * pre-warm, share one entry. Identical requests over SSH at the same time
  * share one build. Session threads only: this blocks.
@@ -35,6 +36,17 @@ enum sshfetch_how {
 int	sshfetch_v0(git_repository *repo, const char *name,
 	    const struct ag_refs *refs, struct ag_io *io,
 	    ag_peek_ready_fn ready, struct ag_err *err,
+	    enum sshfetch_how *how, size_t *bytes);
+
+/*
+ * Serves protocol v2 commands after the capability advertisement until
+ * the client ends, as ag_upload_v2 does, each command read ahead whole: a
+ * fetch with "done" and no haves (a clone's) goes through the cache, keyed
+ * as the same request POSTed over HTTP is. *how and *bytes tell of the
+ * last fetch.
+ */
+int	sshfetch_v2(git_repository *repo, const char *name,
+	    const struct ag_refs *refs, struct ag_io *io, struct ag_err *err,
 	    enum sshfetch_how *how, size_t *bytes);
 
 #endif

@@ -111,3 +111,57 @@ ag_peek_request(struct ag_peek *p, ag_peek_ready_fn ready)
 	return (n == 8 && memcmp(pl, "done", 4) == 0) ||
 	    (n == 9 && memcmp(pl, "done\n", 5) == 0);
 }
+
+/* A payload line equal to word, with or without its newline. */
+static int
+is_line(const unsigned char *p, int n, const char *word)
+{
+	size_t w = strlen(word), l = (size_t)(n - 4);
+
+	if (l > 0 && p[l - 1] == '\n')
+		l--;
+	return l == w && memcmp(p, word, w) == 0;
+}
+
+/*
+ * Reads one v2 command request ahead, whole: up to the flush that ends
+ * it. Bare flushes before it ask for nothing and are dropped.
+ */
+int
+ag_peek_command(struct ag_peek *p, int *fetch)
+{
+	const unsigned char *pl;
+	size_t at;
+	int n, lines = 0, args = 0, done = 0, haves = 0, cmd_fetch = 0;
+
+	p->len = p->off = 0;
+	p->ended = 0;
+	*fetch = 0;
+	for (;;) {
+		at = p->len;
+		if ((n = peek_pkt(p, &pl)) < 0)
+			return lines == 0 && p->len == 0 && p->ended ? 0 : -1;
+		if (n == 0 && lines == 0) {
+			p->len = at;	/* an empty request */
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (n == 2)
+			return -1;	/* response-end: not a request */
+		lines++;
+		if (n == 1) {
+			args = 1;	/* the capabilities end here */
+			continue;
+		}
+		if (!args && is_line(pl, n, "command=fetch"))
+			cmd_fetch = 1;
+		else if (args && is_line(pl, n, "done"))
+			done = 1;
+		else if (args && starts(pl, n, "have "))
+			haves = 1;
+	}
+	*fetch = cmd_fetch && done && !haves;
+	p->ended = 1;		/* the engine sees the request's end */
+	return 1;
+}

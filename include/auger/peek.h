@@ -39,6 +39,17 @@ void	ag_peek_init(struct ag_peek *p, struct ag_io *under);
  * p->buf[0..p->len); else 0. ready is asked on under's ctx.
  */
 int	ag_peek_request(struct ag_peek *p, ag_peek_ready_fn ready);
+/*
+ * Protocol v2 over a stateful transport: reads the next command request
+ * ahead, whole (its lines up to the flush that ends it; flushes before it,
+ * empty requests, are dropped). 1 when p->buf[0..p->len) is that request:
+ * ag_peek_read then hands it back and ends there, so the engine answers
+ * just it; *fetch is set when it is a fetch with "done" and no haves (a
+ * clone's, the cacheable shape). 0 at the end of input before any
+ * request. -1 when it is malformed, cut short or larger than AG_PEEK_MAX:
+ * what was read is handed back, then the rest of the stream.
+ */
+int	ag_peek_command(struct ag_peek *p, int *fetch);
 /* An ag_io read on a struct ag_peek: what was read ahead, then under. */
 ssize_t	ag_peek_read(void *ctx, void *buf, size_t len);
 

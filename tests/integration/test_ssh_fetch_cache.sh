@@ -7,9 +7,11 @@
 # client sent is a hit with the bytes that client got, an HTTP build
 # serves SSH, and the pre-warm's depth-1 replies serve go-git over SSH.
 # A push changes the ref state: the same request is built again. Twelve
-# identical SSH clones at once cost one build. Incremental fetches (haves),
-# the git CLI's shallow clone (it waits for the shallow lines before
-# "done") and protocol v2 are not cached and still work.
+# identical SSH clones at once cost one build. Protocol v2 clones (full or
+# shallow) are cached the same way, command by command. Incremental
+# fetches (haves), v2's ls-refs and the git CLI's v0 shallow clone (it
+# waits for the shallow lines before "done") are not cached and still
+# work; a malformed v2 request gets the engine's error.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ssh_lib.sh"
@@ -238,13 +240,84 @@ check_eq "control: ... one commit" 1 "$(git -C "$T/c4" rev-list --count HEAD 2>&
 check "control: ... fsck clean" git -C "$T/c4" fsck --no-progress --no-dangling
 check_eq "control: ... logged as a plain ok (done came after the shallow lines)" 1 "$(n_since "$(line demo "$PLAIN")")"
 
-# ---------------------------------------------------------------- control: protocol v2 over SSH
+# ---------------------------------------------------------------- protocol v2 over SSH
+# Each v2 command is read ahead whole: a fetch with "done" and no haves
+# (a clone's, shallow or not) goes through the cache; ls-refs and
+# negotiation rounds go to the engine as they are.
 mark
-check "control: git CLI protocol v2 clone over SSH" git_ssh "$K" -c protocol.version=2 clone -q "$(ssh_url demo)" "$T/c5"
-check_eq "control: ... HEAD is the new tip" "$NEW" "$(git -C "$T/c5" rev-parse HEAD 2>&1)"
+check "git CLI protocol v2 clone 1 over SSH" git_wrapped "sh $T/ssh-tee $T/req5 $T/resp5" -c protocol.version=2 clone -q "$(ssh_url demo)" "$T/c5"
+check_eq "v2 clone 1: HEAD is the new tip" "$NEW" "$(git -C "$T/c5" rev-parse HEAD 2>&1)"
+check "v2 clone 1: fsck clean" git -C "$T/c5" fsck --no-progress --no-dangling
+check "v2 clone 1: the same files as the v0 clone" tree_diff "$T/c3" "$T/c5"
+check_eq "v2 clone 1: built and kept in the fetch cache" 1 "$(n_since "$(line demo "$KEPT")")"
+built5=$(bytes_of "$(line demo "$KEPT")")
+mark
+check "git CLI protocol v2 clone 2 over SSH" git_ssh "$K" -c protocol.version=2 clone -q "$(ssh_url demo)" "$T/c6"
+check_eq "v2 clone 2: HEAD is the new tip" "$NEW" "$(git -C "$T/c6" rev-parse HEAD 2>&1)"
+check "v2 clone 2: fsck clean" git -C "$T/c6" fsck --no-progress --no-dangling
+check_eq "v2 clone 2: from the fetch cache" 1 "$(n_since "$(line demo "$HIT")")"
+check_eq "v2 clone 2: as many bytes as clone 1's build ($built5)" "$built5" "$(bytes_of "$(line demo "$HIT")")"
+check_eq "v2 clone 2: no build" 0 "$(n_since "$(line demo "$KEPT")|$(line demo "$PLAIN")")"
+
+# The fetch command git sent over SSH, POSTed over HTTP as v2: the same
+# key, so a hit, with the bytes the SSH client got after its ls-refs.
+python3 - "$T/req5" "$T/resp5" "$T/req5-fetch" "$T/resp5-fetch" <<'EOF'
+import sys
+def sections(d):
+    """pkt-line sections, each up to and including its flush."""
+    out, i, start = [], 0, 0
+    while i + 4 <= len(d):
+        n = int(d[i:i + 4], 16)
+        i += 4 if n < 4 else n
+        if n == 0:
+            out.append(d[start:i]); start = i
+    return out
+req = [s for s in sections(open(sys.argv[1], "rb").read()) if s != b"0000"]
+fetch = [s for s in req if b"command=fetch" in s]
+open(sys.argv[3], "wb").write(fetch[0] if fetch else b"")
+resp = sections(open(sys.argv[2], "rb").read())
+# capabilities, ls-refs' answer, then the fetch's
+open(sys.argv[4], "wb").write(b"".join(resp[2:]))
+EOF
+check_match "the SSH v2 request held one fetch command with done" "0009done" "$(tr -d '\n' <"$T/req5-fetch" 2>&1)"
+mark
+curl -s --max-time 30 -H "Authorization: Bearer $TOKEN" -H 'Git-Protocol: version=2' \
+	-H 'Content-Type: application/x-git-upload-pack-request' \
+	--data-binary @"$T/req5-fetch" "$URL/demo.git/git-upload-pack" -o "$T/http5"
+check_eq "HTTP v2 POST of that fetch: from the fetch cache" 1 "$(n_since "$(http_hit demo)")"
+check "... the same bytes as the SSH v2 clone got" cmp -s "$T/http5" "$T/resp5-fetch"
+
+mark
+check "git CLI protocol v2 clone --depth 1 over SSH" git_ssh "$K" -c protocol.version=2 clone -q --depth 1 "$(ssh_url demo)" "$T/c7"
+check_eq "v2 depth 1: shallow at the tip" "$NEW" "$(cat "$T/c7/.git/shallow" 2>&1)"
+check "v2 depth 1: fsck clean" git -C "$T/c7" fsck --no-progress --no-dangling
+check_eq "v2 depth 1: built and kept (v2 has no wait for shallow lines)" 1 "$(n_since "$(line demo "$KEPT")")"
+mark
+check "git CLI protocol v2 clone --depth 1 over SSH, again" git_ssh "$K" -c protocol.version=2 clone -q --depth 1 "$(ssh_url demo)" "$T/c8"
+check_eq "v2 depth 1 again: from the fetch cache" 1 "$(n_since "$(line demo "$HIT")")"
+check "v2 depth 1 again: fsck clean" git -C "$T/c8" fsck --no-progress --no-dangling
+
+mark
+check "control: v2 ls-remote over SSH" git_ssh "$K" -c protocol.version=2 ls-remote "$(ssh_url demo)"
+check_eq "control: ... ls-refs alone is a plain ok" 1 "$(n_since "$(line demo "$PLAIN")")"
+# A fetch with haves: negotiation rounds, answered by the engine.
+git -C "$T/c5" update-ref refs/remotes/origin/main HEAD~1
+git -C "$T/c5" reset -q --hard HEAD~1
+git -C "$T/c5" reflog expire --expire=now --all && git -C "$T/c5" gc -q --prune=now
+mark
+check "control: v2 incremental fetch over SSH (haves)" git_ssh "$K" -c protocol.version=2 -C "$T/c5" fetch -q origin
+check_eq "control: ... the new tip fetched" "$NEW" "$(git -C "$T/c5" rev-parse refs/remotes/origin/main 2>&1)"
 check "control: ... fsck clean" git -C "$T/c5" fsck --no-progress --no-dangling
-check "control: ... the same files as the v0 clone" tree_diff "$T/c3" "$T/c5"
-check_eq "control: ... v2 is not cached over SSH" 0 "$(n_since "$(line demo "$HIT")|$(line demo "$KEPT")|$(line demo "$SHARED")")"
+check_eq "control: ... not through the cache (plain ok)" 1 "$(n_since "$(line demo "$PLAIN")")"
+
+# A malformed v2 request is the engine's to refuse, precisely.
+mark
+printf '0012command=fetch\n0001zzzz' >"$T/req-bad"
+# shellcheck disable=SC2046
+timeout -k 5 30 ssh -T $(ssh_opts "$K") -o SetEnv=GIT_PROTOCOL=version=2 \
+	git@127.0.0.1 "git-upload-pack 'demo'" <"$T/req-bad" >"$T/ssh.out" 2>&1 || true
+wait_since 1 "$UP demo by alice: error: "
+check_match "control: a malformed v2 request: the engine's error" "$UP demo by alice: error: bad pkt-line length \"zzzz\"" "$(since)"
 
 # ---------------------------------------------------------------- single flight
 create_repo big
@@ -316,6 +389,6 @@ check_eq "... no build" 0 "$(n_since "$(line demo "$KEPT")")"
 check "... git fsck clean" git -C "$T/gg-warm" fsck --no-progress --no-dangling
 
 # ---------------------------------------------------------------- the end
-check_eq "no SSH upload-pack ended in an error" "" "$(grep -E "$UP .* error: " "$T"/augerd.*.log | head -n 5)"
+check_eq "no other SSH upload-pack ended in an error" "" "$(grep -E "$UP .* error: " "$T"/augerd.*.log | grep -v '"zzzz"' | head -n 5)"
 check "daemon alive" daemon_alive
 finish
