@@ -94,10 +94,11 @@ usage(FILE *f)
 "  release track --env E --app A [--wait S]   the current release and\n"
 "                               Flux's report on it (waits up to S seconds)\n"
 "  manifest template -f FILE [--vars FILE] [--render-hooks DIR]\n"
+"                    [--render-hook-timeout SECS]\n"
+"                               render a manifest locally (no server)\n"
 "\n"
 "  --json (anywhere) prints the API's JSON answer of a list or status\n"
 "  instead of a table.\n"
-"                               render a manifest locally (no server)\n"
 "\n"
 "environment:\n"
 "  AUGER_URL    augerd's base URL (default http://127.0.0.1:8080)\n"
@@ -775,26 +776,39 @@ static int
 cmd_manifest(int argc, char **argv)
 {
 	static const char *const allowed[] = { "-f", "--vars", "--render-hooks",
-	    NULL };
+	    "--render-hook-timeout", NULL };
 	struct ag_err err = { 0, "" };
-	const char *file, *varsf, *hooks;
+	const char *file, *varsf, *hooks, *secs;
 	struct render_out *ro = NULL;
 	json_t *vars = NULL, *m = NULL;
 	char *text = NULL, *vtext = NULL, *out = NULL;
 	size_t len, vlen, i;
-	int rc = 1;
+	int rc = 1, secs_ms = 0;
 
 	if (argc < 2 || strcmp(argv[1], "template") != 0 ||
 	    opts_known(argc, argv, allowed) < 0 ||
 	    (file = opt(argc, argv, "-f")) == NULL) {
 		fprintf(stderr, "usage: auger manifest template -f MANIFEST.yaml "
-		    "[--vars VARS.env] [--render-hooks DIR]\n");
+		    "[--vars VARS.env] [--render-hooks DIR "
+		    "[--render-hook-timeout SECS]]\n");
 		return 2;
 	}
 	varsf = opt(argc, argv, "--vars");
 	/* The render hooks a daemon would offer the chart (DATA/hooks/render.d). */
+	if ((secs = opt(argc, argv, "--render-hook-timeout")) != NULL) {
+		char *end;
+		long v = strtol(secs, &end, 10);
+
+		if (*secs == '\0' || *end != '\0' || v < 1 ||
+		    v > RENDER_HOOK_MAX_TIMEOUT_MS / 1000) {
+			fprintf(stderr, "auger: --render-hook-timeout must be "
+			    "1..%d seconds\n", RENDER_HOOK_MAX_TIMEOUT_MS / 1000);
+			return 2;
+		}
+		secs_ms = (int)v * 1000;
+	}
 	if ((hooks = opt(argc, argv, "--render-hooks")) != NULL)
-		render_hooks_set(hooks);
+		render_hooks_set(hooks, secs_ms);
 	if ((text = slurp(file, &len)) == NULL)
 		return 1;
 	if (varsf != NULL) {

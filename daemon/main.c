@@ -153,6 +153,9 @@ usage(FILE *f)
 "                      deleting its token ends it at once\n"
 "  --config FILE       YAML: per-env validation and policy settings\n"
 "                      (see README); external hooks live in DIR/hooks/\n"
+"  --render-hook-timeout SECS\n"
+"                      time a render hook (DIR/hooks/render.d) has to\n"
+"                      render a chart (default %d)\n"
 "  --ssh HOST:PORT|off SSH listener (default 127.0.0.1:2222; port 0 picks a\n"
 "                      free port, written to DIR/ssh.addr); host keys live\n"
 "                      in DIR/ssh/\n"
@@ -171,7 +174,7 @@ usage(FILE *f)
 	    MAIN_MIN_RATE, MAIN_HEAD_SECS, MAIN_BODY_SECS,
 	    WORKER_MAX_QUEUED_PACK,
 	    AG_MAINTAIN_GRACE, MAIN_GRACE_SECS, SESSION_TTL_DEFAULT,
-	    SSH_STARTUPS_BEGIN,
+	    RENDER_HOOK_TIMEOUT_MS / 1000, SSH_STARTUPS_BEGIN,
 	    SSH_STARTUPS_RATE, SSH_STARTUPS_FULL, SSH_STARTUPS_PER_ADDR,
 	    SSH_LOGIN_GRACE);
 }
@@ -365,6 +368,7 @@ main(int argc, char **argv)
 		{ "body-min-rate", required_argument, NULL, 'R' },
 		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "body-timeout", required_argument, NULL, 'b' },
+		{ "render-hook-timeout", required_argument, NULL, 'r' },
 		{ "shutdown-grace", required_argument, NULL, 'g' },
 		{ "maint-grace", required_argument, NULL, 'M' },
 		{ "prewarm", required_argument, NULL, 'W' },
@@ -392,6 +396,7 @@ main(int argc, char **argv)
 	long workers = sysconf(_SC_NPROCESSORS_ONLN), nofile, v;
 	int c, rc = 1, reindex = 0, max_conns = 0, v32;
 	int max_queued = WORKER_MAX_QUEUED_PACK;
+	int render_hook_secs = RENDER_HOOK_TIMEOUT_MS / 1000;
 	size_t index_size = AG_STORE_MAP_DEFAULT;
 	char *end;
 
@@ -460,6 +465,12 @@ main(int argc, char **argv)
 		case 'b':
 			if (int_flag("--body-timeout", optarg, 1, 86400,
 			    &augerd.http_limits.body_secs) < 0)
+				return 2;
+			break;
+		case 'r':
+			if (int_flag("--render-hook-timeout", optarg, 1,
+			    RENDER_HOOK_MAX_TIMEOUT_MS / 1000,
+			    &render_hook_secs) < 0)
 				return 2;
 			break;
 		case 'g':
@@ -595,7 +606,7 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/hooks/render.d", augerd.data);
 	if (mkdir_p(path, 0755) < 0)
 		return 1;
-	render_hooks_set(path);
+	render_hooks_set(path, render_hook_secs * 1000);
 	signal(SIGPIPE, SIG_IGN);
 	git_libgit2_init();
 	/* Refs and objects we write survive a crash (fsync). */

@@ -2688,12 +2688,14 @@ render_refuse(struct render_ctx *c, const char *name)
 
 /* DATA/hooks/render.d, set once at start-up; empty: no render hooks. */
 static char render_hook_dir[4096];
+static int render_hook_ms = RENDER_HOOK_TIMEOUT_MS;
 
 void
-render_hooks_set(const char *dir)
+render_hooks_set(const char *dir, int timeout_ms)
 {
 	snprintf(render_hook_dir, sizeof render_hook_dir, "%s",
 	    dir != NULL ? dir : "");
+	render_hook_ms = timeout_ms > 0 ? timeout_ms : RENDER_HOOK_TIMEOUT_MS;
 }
 
 /*
@@ -2732,7 +2734,7 @@ render_by_hook(struct render_ctx *c, const json_t *m, const json_t *vars)
 	if (in == NULL)
 		return render_oom(c);
 	r = runner_render(&outp, &outlen, &msg, render_hook_dir, in,
-	    strlen(in), RENDER_HOOK_TIMEOUT_MS, c->err);
+	    strlen(in), render_hook_ms, c->err);
 	free(in);
 	if (r == AG_ENOTFOUND) {
 		ag_err_clear(c->err);

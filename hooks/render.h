@@ -54,13 +54,15 @@ int	render_manifest_vars(struct render_out **out, const json_t *manifest,
 	    const json_t *vars, struct ag_err *err);
 void	render_out_free(struct render_out *r);
 
-/* A render hook's deadline. */
-#define RENDER_HOOK_TIMEOUT_MS	60000
+/* A render hook's deadline: the default, and the most it may be set to. */
+#define RENDER_HOOK_TIMEOUT_MS		60000
+#define RENDER_HOOK_MAX_TIMEOUT_MS	(10 * 60 * 1000)
 /*
- * Where the render hooks are (DATA/hooks/render.d); NULL or "" for none.
- * Called once at start-up, before any render: not thread-safe.
+ * Where the render hooks are (DATA/hooks/render.d; NULL or "" for none)
+ * and the time each has (ms; 0 for RENDER_HOOK_TIMEOUT_MS). Called once at
+ * start-up, before any render: not thread-safe.
  */
-void	render_hooks_set(const char *dir);
+void	render_hooks_set(const char *dir, int timeout_ms);
 
 /*
  * Checks OneChart values (the user's merged over the chart's defaults)

@@ -673,7 +673,7 @@ test_render_hooks(void **state)
 	write_hook(dir, "30-refuse", "cat >/dev/null\n"
 	    "case $AUGER_STAGE in render) ;; *) exit 9 ;; esac\n"
 	    "echo 'chart static-site: values.x is wrong' >&2; exit 1\n");
-	render_hooks_set(dir);
+	render_hooks_set(dir, 0);
 
 	m = manifest_of("app: nightly\nnamespace: jobs\nchart:\n  name: cron-job\n"
 	    "  repository: https://chart.onechart.dev\nvalues:\n"
@@ -718,7 +718,7 @@ test_render_hooks(void **state)
 	assert_non_null(strstr(render_err(m, AG_EINVAL), "rendered nothing"));
 	json_decref(m);
 
-	render_hooks_set(NULL);
+	render_hooks_set(NULL, 0);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
