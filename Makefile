@@ -73,6 +73,8 @@ $(BIN)/auger: $(CLI_OBJ) $(LIBA)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) -lcmocka
+# test_session builds daemon/session.c in, with a clock of its own.
+$(BUILD)/tests/test_session: daemon/session.c daemon/session.h daemon/auth.h
 
 # Fuzz targets build twice: with libFuzzer (make fuzz) and with a replay
 # driver that runs the checked-in corpus as a normal test (make test).

@@ -4,6 +4,7 @@
  * by the SHA-256 of its id, so the table holds no cookie value.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,11 +19,13 @@ struct session {
 	unsigned char	 tokhash[32];	/* resolved again on every use */
 	char		 csrf[SESSION_CSRF_LEN + 1];
 	time_t		 expires;	/* 0: free slot */
+	uint64_t	 born;		/* order of creation: who is oldest */
 	char		 name[AUTH_NAME_MAX];	/* for the log */
 };
 
 static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static struct session	 table[SESSION_MAX];
+static uint64_t		 births;	/* sessions created; under mu */
 static int		 ttl = SESSION_TTL_DEFAULT;
 
 void
@@ -102,7 +105,11 @@ slot(time_t now, const unsigned char th[32])
 		}
 		if (memcmp(s->tokhash, th, 32) == 0) {
 			n++;
-			if (mine == NULL || s->expires < mine->expires)
+			/*
+			 * By creation, not expiry: expiries are whole seconds
+			 * and a slot reused out of order would win a tie.
+			 */
+			if (mine == NULL || s->born < mine->born)
 				mine = s;
 		}
 	}
@@ -140,6 +147,7 @@ session_create(char id[SESSION_ID_LEN + 1], struct session_view *v,
 	memcpy(s->csrf, v->csrf, sizeof s->csrf);
 	snprintf(s->name, sizeof s->name, "%s", v->cred.name);
 	s->expires = v->expires;
+	s->born = ++births;
 	pthread_mutex_unlock(&mu);
 	return 0;
 }
