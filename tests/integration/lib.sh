@@ -320,6 +320,16 @@ commit_files() {
 			git -C "$dir" commit -q --allow-empty -m "$msg"
 }
 
+# two_commits DIR: commits "first" and "second" of 40 small files each, the
+# history the fetch-cache suites clone (enough objects for a real pack).
+two_commits() {
+	local i
+	for i in $(seq 1 40); do printf 'app %d\nimage: v1\n' "$i" >"$1/f$i.yaml"; done
+	commit_files "$1" "first" || return 1
+	for i in $(seq 1 40); do printf 'app %d\nimage: v2\n' "$i" >"$1/f$i.yaml"; done
+	commit_files "$1" "second"
+}
+
 # tree_diff A B: compare two work trees, ignoring .git.
 tree_diff() { diff -r -q --exclude=.git "$1" "$2"; }
 

@@ -30,10 +30,7 @@ create_repo demo
 
 W=$T/work
 new_work "$W" demo || die "git init"
-for i in $(seq 1 40); do printf 'app %d\nimage: v1\n' "$i" >"$W/f$i.yaml"; done
-commit_files "$W" "first" || die "commit"
-for i in $(seq 1 40); do printf 'app %d\nimage: v2\n' "$i" >"$W/f$i.yaml"; done
-commit_files "$W" "second" || die "commit"
+two_commits "$W" || die "commit"
 out=$(g -C "$W" push -q origin main 2>&1) || die "push" "$out"
 TIP=$(git -C "$W" rev-parse HEAD)
 

@@ -57,6 +57,17 @@ pkt(struct src *s, const char *p, int n)
 		    sizeof s->buf - s->len, "%04zx%s", strlen(p) + 4, p);
 }
 
+/* Appends pkt-lines, "0000" and "0001" being those special packets. */
+static void
+pkts(struct src *s, const char *const *l)
+{
+	for (; *l != NULL; l++)
+		if (strcmp(*l, "0000") == 0 || strcmp(*l, "0001") == 0)
+			pkt(s, NULL, atoi(*l));
+		else
+			pkt(s, *l, 0);
+}
+
 /* Reads p through: the bytes must be s's from at, to its end. */
 static void
 assert_hands_back(struct ag_peek *p, struct src *s, size_t at, size_t upto)
@@ -177,48 +188,30 @@ test_v2_clone(void **state)
 static void
 test_v2_not_cacheable(void **state)
 {
+	static const char *const cases[][7] = {
+		{ "command=fetch\n", "0001", "want " OID "\n",
+		    "have " OID "\n", "done\n", "0000", NULL },
+		{ "command=fetch\n", "0001", "want " OID "\n", "0000", NULL },
+		{ "command=fetch\n", "done\n", "0001", "want " OID "\n",
+		    "0000", NULL },
+		{ "command=ls-refs\n", "0001", "done\n", "0000", NULL },
+	};
 	static struct ag_peek p;
 	struct ag_io io;
 	struct src *s;
+	size_t i;
 	int fetch;
 
 	(void)state;
 	s = src_new(0);
 	io = (struct ag_io){ src_read, NULL, NULL, s };
-	pkt(s, "command=fetch\n", 0);
-	pkt(s, NULL, 1);
-	pkt(s, "want " OID "\n", 0);
-	pkt(s, "have " OID "\n", 0);
-	pkt(s, "done\n", 0);
-	pkt(s, NULL, 0);
 	ag_peek_init(&p, &io);
-	assert_int_equal(ag_peek_command(&p, &fetch), 1);
-	assert_int_equal(fetch, 0);
-
-	s->len = s->off = 0;
-	pkt(s, "command=fetch\n", 0);
-	pkt(s, NULL, 1);
-	pkt(s, "want " OID "\n", 0);
-	pkt(s, NULL, 0);
-	assert_int_equal(ag_peek_command(&p, &fetch), 1);
-	assert_int_equal(fetch, 0);
-
-	s->len = s->off = 0;
-	pkt(s, "command=fetch\n", 0);
-	pkt(s, "done\n", 0);
-	pkt(s, NULL, 1);
-	pkt(s, "want " OID "\n", 0);
-	pkt(s, NULL, 0);
-	assert_int_equal(ag_peek_command(&p, &fetch), 1);
-	assert_int_equal(fetch, 0);
-
-	s->len = s->off = 0;
-	pkt(s, "command=ls-refs\n", 0);
-	pkt(s, NULL, 1);
-	pkt(s, "done\n", 0);
-	pkt(s, NULL, 0);
-	assert_int_equal(ag_peek_command(&p, &fetch), 1);
-	assert_int_equal(fetch, 0);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		s->len = s->off = 0;
+		pkts(s, cases[i]);
+		assert_int_equal(ag_peek_command(&p, &fetch), 1);
+		assert_int_equal(fetch, 0);
+	}
 	free(s);
 }
 
