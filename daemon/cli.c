@@ -794,7 +794,7 @@ cmd_manifest(int argc, char **argv)
 		return 2;
 	}
 	varsf = opt(argc, argv, "--vars");
-	/* The render hooks a daemon would offer the chart (DATA/hooks/render.d). */
+	/* A render hook's deadline, as augerd --render-hook-timeout sets it. */
 	if ((secs = opt(argc, argv, "--render-hook-timeout")) != NULL) {
 		char *end;
 		long v = strtol(secs, &end, 10);
@@ -807,6 +807,7 @@ cmd_manifest(int argc, char **argv)
 		}
 		secs_ms = (int)v * 1000;
 	}
+	/* The render hooks a daemon would offer the chart (DATA/hooks/render.d). */
 	if ((hooks = opt(argc, argv, "--render-hooks")) != NULL)
 		render_hooks_set(hooks, secs_ms);
 	if ((text = slurp(file, &len)) == NULL)
