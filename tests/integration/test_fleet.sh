@@ -137,6 +137,10 @@ def unchunk(b):
         if n == 0:
             return bytes(out)
         out += b[j + 2:j + 2 + n]; i = j + 2 + n + 2
+# The first asker leaves only once the others are being served: one that
+# left before anyone joined would end the flight, and a loaded machine
+# can start the others that late.
+joined = {n: threading.Event() for n in ("slow", "fast1", "fast2")}
 def reader(name, rate, leave_after):
     s = socket.create_connection((host, int(port)))
     s.sendall(head + body)
@@ -146,7 +150,11 @@ def reader(name, rate, leave_after):
         if not d:
             break
         got += d
+        if name in joined:
+            joined[name].set()
         if leave_after and len(got) > leave_after:
+            for e in joined.values():
+                e.wait(30)
             s.close(); res[name] = ("left", len(got), 0); return
         if rate:
             time.sleep(len(d) / rate)
